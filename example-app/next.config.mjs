@@ -1,0 +1,3 @@
+import { appConfig } from '../next.config.mjs';
+
+export default appConfig();

@@ -1,0 +1,37 @@
+/** One error class for everything that is not an expected HTTP outcome. */
+
+export type DownloadErrorCode =
+  | 'not_found' // the file does not exist, or the key was refused (traversal, dotfile, ...)
+  | 'invalid_options' // configuration error, thrown when a factory is called
+  | 'file_changed' // the file was replaced between stat and open
+  | 'length_mismatch' // a declared size disagrees with the bytes
+  | 'source_error'; // anything else a source failed on
+
+const statusByCode: Record<DownloadErrorCode, number> = {
+  not_found: 404,
+  invalid_options: 500,
+  file_changed: 503,
+  length_mismatch: 500,
+  source_error: 500,
+};
+
+/**
+ * Raised by sources and the handler. `status` is what the client gets; the message and `cause`
+ * go only to the `onError` hook, never into a response.
+ */
+export class DownloadError extends Error {
+  readonly code: DownloadErrorCode;
+  readonly status: number;
+
+  constructor(code: DownloadErrorCode, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'DownloadError';
+    this.code = code;
+    this.status = statusByCode[code];
+  }
+}
+
+/** Throw an `invalid_options` error naming the option, at factory time. */
+export function invalidOption(option: string, expectation: string): never {
+  throw new DownloadError('invalid_options', `next-downloadview: option \`${option}\` ${expectation}`);
+}

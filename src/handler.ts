@@ -1,0 +1,84 @@
+/**
+ * `downloadHandler(options)`: the App Router adapter. Locate → authorize → load → offload or
+ * stream. Thin on purpose: HTTP semantics live in serve.ts, bytes in sources/, proxies in proxies/.
+ */
+import { DownloadError } from './errors.js';
+import { errorResponse } from './http/responses.js';
+import { resolveOptions, type AuthorizeResult, type DownloadHandlerOptions, type ResolvedOptions } from './options.js';
+import { preconditionResponse, representationHeaders, serveFile, type ServeOptions } from './serve.js';
+import type { DownloadFile, FileTarget, RouteContext, RouteParams } from './types.js';
+
+/** A route handler for GET and HEAD; also exposes itself as `.GET` and `.HEAD`. */
+export interface DownloadRouteHandler {
+  (request: Request, context: RouteContext): Promise<Response>;
+  readonly GET: DownloadRouteHandler;
+  readonly HEAD: DownloadRouteHandler;
+}
+
+/**
+ * @example
+ * // app/files/[...path]/route.ts
+ * export const GET = downloadHandler({ source: filesystem({ root: process.env.MEDIA_ROOT! }) });
+ * export const HEAD = GET;
+ */
+export function downloadHandler<TRecord = unknown>(options: DownloadHandlerOptions<TRecord>): DownloadRouteHandler {
+  const config = resolveOptions(options);
+
+  async function handleDownload(request: Request, context: RouteContext): Promise<Response> {
+    let file: DownloadFile | null = null;
+    try {
+      const params: RouteParams = (await context?.params) ?? {};
+      const located = await config.source.locate(request, { params });
+      if (!located) return errorResponse(404);
+
+      // Authorization runs before load(): a refusal never reveals whether the file exists.
+      if (config.authorize) {
+        const verdict = await config.authorize(request, located.target, { params });
+        if (verdict !== true) return refusal(verdict, config);
+      }
+
+      file = await located.load();
+      if (!file) return errorResponse(404);
+      const serveOptions = serveOptionsFor(file, located.target, config, request);
+      const headers = representationHeaders(file, serveOptions);
+      const plan = config.backend.plan(file);
+      if (plan.kind === 'offload') {
+        // Proxies without their own conditional handling get our 304/412 instead.
+        const conditional = config.backend.handlesPreconditions ? undefined : preconditionResponse(request, file, headers);
+        file.dispose?.();
+        return conditional ?? config.backend.respond(plan.location, headers);
+      }
+      if (plan.reason) config.reportFallback(plan.reason, request);
+      return await serveFile(request, file, serveOptions, headers);
+    } catch (error) {
+      file?.dispose?.();
+      if (error instanceof DownloadError && error.status === 404) return errorResponse(404);
+      config.onError(error, request);
+      return errorResponse(error instanceof DownloadError ? error.status : 500);
+    }
+  }
+
+  const handler = handleDownload as DownloadRouteHandler;
+  Object.defineProperties(handler, { GET: { value: handler }, HEAD: { value: handler } });
+  return handler;
+}
+
+function serveOptionsFor(file: DownloadFile, target: FileTarget, config: ResolvedOptions, request: Request): ServeOptions {
+  return {
+    disposition: config.disposition(file, target),
+    filename: config.filename(file, target),
+    contentType: config.contentType(file, target),
+    cacheControl: config.cacheControl,
+    headers: config.headers,
+    maxRanges: config.maxRanges,
+    onError: (error: unknown) => config.onError(error, request),
+  };
+}
+
+/** Map an authorize verdict other than `true` to a response. Anything unexpected denies. */
+function refusal(verdict: AuthorizeResult | undefined, config: ResolvedOptions): Response {
+  if (verdict instanceof Response) return verdict;
+  if (verdict === 'unauthenticated') return errorResponse(401, { 'www-authenticate': config.wwwAuthenticate });
+  if (verdict === 'not-found') return errorResponse(404);
+  return errorResponse(403);
+}

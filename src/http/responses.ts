@@ -1,0 +1,25 @@
+/** Fixed, body-safe responses for errors: no paths, no OS text, no success validators. */
+
+const reasons: Record<number, string> = {
+  401: 'Unauthorized',
+  403: 'Forbidden',
+  404: 'Not Found',
+  412: 'Precondition Failed',
+  416: 'Range Not Satisfiable',
+  500: 'Internal Server Error',
+  503: 'Service Unavailable',
+};
+
+/** A short `text/plain` response; `extra` adds headers such as Content-Range or WWW-Authenticate. */
+export function errorResponse(status: number, extra?: Record<string, string>): Response {
+  const body = `${reasons[status] ?? 'Error'}\n`;
+  const headers = new Headers({
+    'content-type': 'text/plain; charset=utf-8',
+    'content-length': String(body.length),
+    // Nothing about an error may be cached as if it were the file.
+    'cache-control': 'no-store',
+    'x-content-type-options': 'nosniff',
+    ...extra,
+  });
+  return new Response(body, { status, headers });
+}

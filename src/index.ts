@@ -1,0 +1,30 @@
+/** next-downloadview: protected downloads for Next.js route handlers. Curated public exports. */
+export { downloadHandler, type DownloadRouteHandler } from './handler.js';
+export type { Authorize, AuthorizeResult, DownloadHandlerOptions, PerFile } from './options.js';
+export { DownloadError, type DownloadErrorCode } from './errors.js';
+export { serveFile, type ServeOptions } from './serve.js';
+
+export { filesystem, type FilesystemOptions, type FilesystemSource } from './sources/filesystem.js';
+export { virtual, virtualFile, type VirtualBody, type VirtualFileSpec, type VirtualProducer, type VirtualSource } from './sources/virtual.js';
+export { record, type RecordFile, type RecordOptions, type RecordSource } from './sources/record.js';
+
+export { none, type BackendName, type OffloadPlan, type ProxyBackend } from './proxies/backend.js';
+export { nginx, type NginxOptions } from './proxies/nginx.js';
+export { apache, type ApacheOptions } from './proxies/apache.js';
+export { lighttpd, type LighttpdOptions } from './proxies/lighttpd.js';
+export { caddy, type CaddyOptions } from './proxies/caddy.js';
+export { backendFromEnv, type BackendEnv } from './proxies/from-env.js';
+export type { OffloadRule, OffloadRules } from './proxies/rules.js';
+
+export type {
+  ByteRange,
+  DownloadFile,
+  FileBody,
+  FileTarget,
+  Located,
+  RequestContext,
+  RouteContext,
+  RouteParams,
+  Source,
+  SourceKind,
+} from './types.js';

@@ -1,0 +1,138 @@
+/** Option types, defaults and validation; everything is checked when the factory is called. */
+import { invalidOption } from './errors.js';
+import { isValidMediaType } from './http/content-type.js';
+import type { ProxyBackend } from './proxies/backend.js';
+import { backendFromEnv } from './proxies/from-env.js';
+import type { DownloadFile, FileTarget, RequestContext, Source } from './types.js';
+
+/**
+ * What `authorize` may return. Only `true` allows; anything else denies (fail closed):
+ * `false`/`'forbidden'` → 403, `'unauthenticated'` → 401, `'not-found'` → 404 (hide the file),
+ * or your own `Response` (e.g. a redirect to the login page).
+ */
+export type AuthorizeResult = boolean | 'forbidden' | 'unauthenticated' | 'not-found' | Response;
+
+export type Authorize<TRecord> = (
+  request: Request,
+  target: FileTarget<TRecord>,
+  context: RequestContext,
+) => AuthorizeResult | undefined | Promise<AuthorizeResult | undefined>;
+
+/** A fixed value, or one computed per file. */
+export type PerFile<T, TRecord> = T | ((file: DownloadFile, target: FileTarget<TRecord>) => T | undefined);
+
+export interface DownloadHandlerOptions<TRecord = unknown> {
+  /** Where files come from: `filesystem()`, `virtual()`, `record()`. */
+  source: Source<TRecord>;
+  /** Permission check, run before anything reveals whether the file exists. */
+  authorize?: Authorize<TRecord>;
+  /** `true`: save dialog (`attachment`); `false`: show in the browser (`inline`). @default true */
+  attachment?: PerFile<boolean, TRecord>;
+  /** Download name. @default the file's own name */
+  filename?: PerFile<string, TRecord>;
+  /** Content-Type. @default from the source, else looked up from the download name by `mime` */
+  contentType?: PerFile<string, TRecord>;
+  /** Cache-Control for successful responses; `no-transform` is always added. @default 'private' */
+  cacheControl?: string;
+  /** Extra headers on successful responses (e.g. a Content-Security-Policy). */
+  headers?: HeadersInit;
+  /** Ranges allowed (after coalescing) before a Range header is ignored. @default 16 */
+  maxRanges?: number;
+  /** WWW-Authenticate challenge for `'unauthenticated'` (RFC 9110 §15.5.2 requires one). @default 'Bearer' */
+  wwwAuthenticate?: string;
+  /** Proxy backend; explicit options win over `DOWNLOADVIEW_BACKEND`. @default backendFromEnv() */
+  backend?: ProxyBackend;
+  /** Receives unexpected errors (500s, failures mid-stream). @default console.error */
+  onError?: (error: unknown, request: Request) => void;
+  /** Told once per distinct reason when a file is streamed instead of offloaded. @default console.warn */
+  onFallback?: (reason: string, request: Request) => void;
+}
+
+export interface ResolvedOptions {
+  source: Source<unknown>;
+  authorize?: Authorize<unknown>;
+  disposition: (file: DownloadFile, target: FileTarget) => 'attachment' | 'inline';
+  filename: (file: DownloadFile, target: FileTarget) => string | undefined;
+  contentType: (file: DownloadFile, target: FileTarget) => string | undefined;
+  cacheControl: string;
+  headers: Headers;
+  maxRanges: number;
+  wwwAuthenticate: string;
+  backend: ProxyBackend;
+  onError: (error: unknown, request: Request) => void;
+  reportFallback: (reason: string, request: Request) => void;
+}
+
+const unsafeHeaderValue = /[\0\r\n]/;
+
+export function resolveOptions<TRecord>(options: DownloadHandlerOptions<TRecord>): ResolvedOptions {
+  if (typeof options !== 'object' || options === null) invalidOption('options', 'must be an object');
+  const { source } = options;
+  if (typeof source?.locate !== 'function') invalidOption('source', 'must be a source such as filesystem({ root })');
+  if (options.authorize !== undefined && typeof options.authorize !== 'function') invalidOption('authorize', 'must be a function');
+  if (options.cacheControl !== undefined && (typeof options.cacheControl !== 'string' || unsafeHeaderValue.test(options.cacheControl))) {
+    invalidOption('cacheControl', 'must be a header value without CR, LF or NUL');
+  }
+  if (options.maxRanges !== undefined && !(Number.isSafeInteger(options.maxRanges) && options.maxRanges >= 1)) {
+    invalidOption('maxRanges', 'must be an integer >= 1');
+  }
+  if (typeof options.contentType === 'string' && !isValidMediaType(options.contentType)) {
+    invalidOption('contentType', 'must be a media type like application/pdf');
+  }
+  if (options.backend !== undefined && typeof options.backend?.plan !== 'function') invalidOption('backend', 'must be nginx(), apache(), lighttpd(), caddy() or none()');
+  const wwwAuthenticate = options.wwwAuthenticate ?? 'Bearer';
+  if (unsafeHeaderValue.test(wwwAuthenticate)) invalidOption('wwwAuthenticate', 'must not contain CR, LF or NUL');
+
+  let headers: Headers;
+  try {
+    headers = new Headers(options.headers);
+  } catch {
+    return invalidOption('headers', 'must be valid header names and values');
+  }
+
+  const onError = options.onError ?? ((error: unknown) => console.error('[next-downloadview]', error));
+  const reported = new Set<string>();
+  const onFallback = options.onFallback ?? ((reason: string) => console.warn(`[next-downloadview] ${reason}`));
+
+  return {
+    source: source as Source<unknown>,
+    authorize: options.authorize as Authorize<unknown> | undefined,
+    disposition: perFile(options.attachment, 'attachment', (value) => typeof value === 'boolean', (attachment) => (attachment === false ? 'inline' : 'attachment')),
+    filename: perFile(options.filename, 'filename', (value) => typeof value === 'string' && value !== '', (value) => value),
+    contentType: perFile(options.contentType, 'contentType', (value) => typeof value === 'string', (value) => (value && isValidMediaType(value) ? value : undefined)),
+    cacheControl: withNoTransform(options.cacheControl ?? 'private'),
+    headers,
+    maxRanges: options.maxRanges ?? 16,
+    wwwAuthenticate,
+    backend: options.backend ?? backendFromEnv(),
+    onError,
+    reportFallback(reason, request) {
+      // Once per reason: a misconfiguration should be noticed, not flood the log per request.
+      if (reported.has(reason)) return;
+      reported.add(reason);
+      onFallback(reason, request);
+    },
+  };
+}
+
+/** Normalise a fixed-or-per-file option into a function; fixed values are validated now. */
+function perFile<T, R>(
+  value: PerFile<T, never> | undefined,
+  name: string,
+  isValid: (value: unknown) => boolean,
+  map: (value: T | undefined) => R,
+): (file: DownloadFile, target: FileTarget) => R {
+  if (typeof value === 'function') {
+    // Internally the record type is erased; the public option keeps it for the user's callback.
+    const compute = value as unknown as (file: DownloadFile, target: FileTarget) => T | undefined;
+    return (file, target) => map(compute(file, target));
+  }
+  if (value !== undefined && !isValid(value)) invalidOption(name, 'has the wrong type');
+  const fixed = map(value as T | undefined);
+  return () => fixed;
+}
+
+/** RFC 9111 §5.2.2.6: no-transform stops Next (and other intermediaries) from gzipping ranges. */
+function withNoTransform(cacheControl: string): string {
+  return /(^|,)\s*no-transform\s*(,|$)/i.test(cacheControl) ? cacheControl : cacheControl.trim() === '' ? 'no-transform' : `${cacheControl}, no-transform`;
+}

@@ -1,0 +1,39 @@
+/** Apache mod_xsendfile: `X-Sendfile` with an absolute path inside `XSendFilePath`. */
+import type { ProxyBackend } from './backend.js';
+import { offloadBackend } from './offload.js';
+import { percentEncodePath, type OffloadRules } from './rules.js';
+
+export interface ApacheOptions {
+  /**
+   * Source prefix → path Apache sees. Defaults to identity (same filesystem).
+   * @default { '/': '/' }
+   */
+  rules?: OffloadRules;
+  /**
+   * How the path is written: `raw` UTF-8 bytes for mod_xsendfile 0.12 (Debian's, which does not
+   * decode), `percent` for 1.0 (which decodes `%XX`).
+   * @default 'raw'
+   */
+  encoding?: 'raw' | 'percent';
+}
+
+export function apache(options: ApacheOptions = {}): ProxyBackend {
+  return offloadBackend({
+    name: 'apache',
+    header: 'x-sendfile',
+    accepts: ['filesystem'],
+    // mod_xsendfile 0.12 answers conditionals with a constant ETag "0": the app evaluates them.
+    handlesPreconditions: false,
+    rules: options.rules ?? { '/': '/' },
+    encode: options.encoding === 'percent' ? percentEncodePath : rawPathBytes,
+  });
+}
+
+/**
+ * UTF-8 bytes as a Latin-1 "binary string": web Headers send U+0000–U+00FF as single bytes.
+ * CR, LF and NUL cannot be sent at all, so such paths are streamed by the app.
+ */
+function rawPathBytes(path: string): string | undefined {
+  if (/[\0\r\n]/.test(path)) return undefined;
+  return Buffer.from(path, 'utf8').toString('latin1');
+}

@@ -1,0 +1,43 @@
+/**
+ * Backend selection from the environment, so one route file runs in development, on Vercel and
+ * behind any proxy. Only configuration is read here, never request headers (CVE-2025-61780).
+ */
+import { invalidOption } from '../errors.js';
+import { apache } from './apache.js';
+import { none, type ProxyBackend } from './backend.js';
+import { caddy } from './caddy.js';
+import { lighttpd } from './lighttpd.js';
+import { nginx } from './nginx.js';
+import { parseRulesText } from './rules.js';
+
+export interface BackendEnv {
+  DOWNLOADVIEW_BACKEND?: string;
+  DOWNLOADVIEW_RULES?: string;
+  DOWNLOADVIEW_APACHE_ENCODING?: string;
+}
+
+/** `DOWNLOADVIEW_BACKEND=nginx|apache|lighttpd|caddy|none`, `DOWNLOADVIEW_RULES='/srv/media=/_protected/media'`. */
+export function backendFromEnv(env: BackendEnv = process.env): ProxyBackend {
+  const name = (env.DOWNLOADVIEW_BACKEND ?? '').trim().toLowerCase();
+  const rulesText = env.DOWNLOADVIEW_RULES?.trim();
+  const rules = rulesText ? parseRulesText(rulesText) : undefined;
+  switch (name) {
+    case '':
+    case 'none':
+      return none();
+    case 'nginx':
+      if (!rules) invalidOption('DOWNLOADVIEW_RULES', 'is required with DOWNLOADVIEW_BACKEND=nginx (e.g. /srv/media=/_protected/media)');
+      return nginx({ rules });
+    case 'apache': {
+      const encoding = env.DOWNLOADVIEW_APACHE_ENCODING?.trim() || 'raw';
+      if (encoding !== 'raw' && encoding !== 'percent') invalidOption('DOWNLOADVIEW_APACHE_ENCODING', 'must be raw or percent');
+      return apache({ rules, encoding });
+    }
+    case 'lighttpd':
+      return lighttpd({ rules });
+    case 'caddy':
+      return caddy({ rules });
+    default:
+      return invalidOption('DOWNLOADVIEW_BACKEND', `must be one of nginx, apache, lighttpd, caddy, none (got "${name}")`);
+  }
+}

@@ -1,0 +1,24 @@
+/** lighttpd behind mod_proxy: `X-Sendfile` (percent-encoded), limited by `x-sendfile-docroot`. */
+import type { ProxyBackend } from './backend.js';
+import { offloadBackend } from './offload.js';
+import { percentEncodePath, type OffloadRules } from './rules.js';
+
+export interface LighttpdOptions {
+  /**
+   * Source prefix → path lighttpd sees. Defaults to identity (same filesystem).
+   * @default { '/': '/' }
+   */
+  rules?: OffloadRules;
+}
+
+export function lighttpd(options: LighttpdOptions = {}): ProxyBackend {
+  return offloadBackend({
+    name: 'lighttpd',
+    // Only X-Sendfile is honoured behind mod_proxy (X-LIGHTTPD-send-file is FastCGI-only).
+    header: 'x-sendfile',
+    accepts: ['filesystem'],
+    handlesPreconditions: true,
+    rules: options.rules ?? { '/': '/' },
+    encode: percentEncodePath,
+  });
+}

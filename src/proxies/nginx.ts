@@ -1,0 +1,50 @@
+/** nginx: `X-Accel-Redirect` to an `internal;` location (see example-app/deploy/nginx.conf). */
+import { invalidOption } from '../errors.js';
+import type { ProxyBackend } from './backend.js';
+import { offloadBackend } from './offload.js';
+import { percentEncodePath, type OffloadRules } from './rules.js';
+
+export interface NginxOptions {
+  /**
+   * Source prefix → internal location. Required: nginx needs an `internal;` location.
+   * @example { '/srv/media': '/_protected/media' }
+   */
+  rules: OffloadRules;
+  /** `X-Accel-Limit-Rate` in bytes per second (0 = unlimited). */
+  limitRate?: number;
+  /** `X-Accel-Buffering`: whether nginx buffers the file. */
+  buffering?: boolean;
+  /** `X-Accel-Charset` for the offloaded response. */
+  charset?: string;
+  /** `X-Accel-Expires`: seconds, `@<unix time>`, or 0 for "do not cache in nginx". */
+  expires?: number | `@${number}`;
+}
+
+export function nginx(options: NginxOptions): ProxyBackend {
+  if (!options?.rules) invalidOption('nginx.rules', 'is required: map your source root to an internal location, e.g. { "/srv/media": "/_protected/media" }');
+  const extraHeaders: Record<string, string> = {};
+  if (options.limitRate !== undefined) {
+    if (!Number.isSafeInteger(options.limitRate) || options.limitRate < 0) invalidOption('nginx.limitRate', 'must be a non-negative integer');
+    extraHeaders['x-accel-limit-rate'] = String(options.limitRate);
+  }
+  if (options.buffering !== undefined) extraHeaders['x-accel-buffering'] = options.buffering ? 'yes' : 'no';
+  if (options.charset !== undefined) {
+    if (!/^[A-Za-z0-9._-]+$/.test(options.charset)) invalidOption('nginx.charset', 'must be a charset token like utf-8');
+    extraHeaders['x-accel-charset'] = options.charset;
+  }
+  if (options.expires !== undefined) {
+    if (!/^@?\d+$/.test(String(options.expires))) invalidOption('nginx.expires', 'must be seconds or @unix-time');
+    extraHeaders['x-accel-expires'] = String(options.expires);
+  }
+  return offloadBackend({
+    name: 'nginx',
+    header: 'x-accel-redirect',
+    accepts: ['filesystem'],
+    // nginx answers Range, If-None-Match and If-Modified-Since from its own ETag/Last-Modified.
+    handlesPreconditions: true,
+    rules: options.rules,
+    // nginx percent-decodes the value; `%`, `?` and `#` must arrive encoded.
+    encode: percentEncodePath,
+    extraHeaders,
+  });
+}

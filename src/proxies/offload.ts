@@ -1,0 +1,44 @@
+/** What the four proxy backends share: rule mapping, the support grid, the empty 200. */
+import type { DownloadFile, SourceKind } from '../types.js';
+import type { BackendName, OffloadPlan, ProxyBackend } from './backend.js';
+import { applyRules, normaliseRules, type OffloadRule, type OffloadRules } from './rules.js';
+
+export interface OffloadBackendSpec {
+  name: Exclude<BackendName, 'none'>;
+  /** Response header naming the file for the proxy. */
+  header: string;
+  /** Source kinds this proxy can take (django-downloadview's support grid). */
+  accepts: readonly SourceKind[];
+  handlesPreconditions: boolean;
+  rules: OffloadRules;
+  /** Turn a mapped location into the header value; `undefined` when it cannot be expressed. */
+  encode: (location: string) => string | undefined;
+  /** Fixed extra headers (nginx's X-Accel-*). */
+  extraHeaders?: Record<string, string>;
+}
+
+export function offloadBackend(spec: OffloadBackendSpec): ProxyBackend {
+  const rules: OffloadRule[] = normaliseRules(spec.rules, `${spec.name}.rules`);
+  return {
+    name: spec.name,
+    handlesPreconditions: spec.handlesPreconditions,
+    plan(file: DownloadFile): OffloadPlan {
+      if (!spec.accepts.includes(file.kind)) return { kind: 'stream', reason: `${spec.name} cannot serve ${file.kind} files; streamed by the app` };
+      if (file.path === undefined) return { kind: 'stream', reason: `${file.kind} file has no location for ${spec.name}; streamed by the app` };
+      const mapped = applyRules(rules, file.path);
+      if (!mapped) return { kind: 'stream', reason: `no ${spec.name} rule matches the file's location; streamed by the app` };
+      const value = spec.encode(mapped.to + mapped.rest);
+      if (value === undefined) return { kind: 'stream', reason: `the file's path cannot be expressed in ${spec.header}; streamed by the app` };
+      return { kind: 'offload', location: value };
+    },
+    respond(location, headers) {
+      const response = new Headers(headers);
+      // The proxy does Range and sends its own length; these would be wrong or misleading here.
+      response.delete('content-length');
+      response.delete('content-range');
+      response.set(spec.header, location);
+      for (const [name, value] of Object.entries(spec.extraHeaders ?? {})) response.set(name, value);
+      return new Response(null, { status: 200, headers: response });
+    },
+  };
+}

@@ -1,0 +1,66 @@
+/** Ordered prefix rules mapping a source location to the proxy's location. */
+import { invalidOption } from '../errors.js';
+
+export interface OffloadRule {
+  /** Source prefix, e.g. the filesystem root `/srv/media`. */
+  from: string;
+  /** Proxy location replacing it, e.g. nginx's internal `/_protected/media`. */
+  to: string;
+}
+
+/** Rules as objects, or a `from=to` map (insertion order is match order). */
+export type OffloadRules = readonly OffloadRule[] | Readonly<Record<string, string>>;
+
+/** Parse `DOWNLOADVIEW_RULES`: `'/srv/media=/_protected/media,/srv/other=/_other'`. */
+export function parseRulesText(text: string, option = 'DOWNLOADVIEW_RULES'): OffloadRule[] {
+  return text
+    .split(',')
+    .map((part) => part.trim())
+    .filter((part) => part !== '')
+    .map((part) => {
+      const separator = part.indexOf('=');
+      if (separator < 1) invalidOption(option, `entry "${part}" must look like /source/prefix=/proxy/location`);
+      return { from: part.slice(0, separator).trim(), to: part.slice(separator + 1).trim() };
+    });
+}
+
+/** Validate and normalise rules once, at factory time. */
+export function normaliseRules(rules: OffloadRules, option: string): OffloadRule[] {
+  const list = Array.isArray(rules) ? (rules as readonly OffloadRule[]) : Object.entries(rules).map(([from, to]) => ({ from, to }));
+  return list.map(({ from, to }) => {
+    if (typeof from !== 'string' || !from.startsWith('/')) invalidOption(option, `source prefix "${String(from)}" must be an absolute path`);
+    if (typeof to !== 'string' || !to.startsWith('/')) invalidOption(option, `proxy location "${String(to)}" must start with /`);
+    for (const value of [from, to]) {
+      if (/[\0\r\n\\]/.test(value) || value.split('/').includes('..')) invalidOption(option, `"${value}" must not contain NUL, CR, LF, backslash or ..`);
+    }
+    return { from: trimSlash(from), to: trimSlash(to) };
+  });
+}
+
+/**
+ * Map `location` through the first rule whose prefix matches on a path-segment boundary
+ * (`/srv/media` matches `/srv/media/a` but not `/srv/media2/a`). Returns the mapped location
+ * and the remainder (`/a`), or `undefined` when no rule matches.
+ */
+export function applyRules(rules: readonly OffloadRule[], location: string): { to: string; rest: string } | undefined {
+  for (const rule of rules) {
+    if (rule.from === '' || location === rule.from || location.startsWith(`${rule.from}/`)) {
+      return { to: rule.to, rest: location.slice(rule.from.length) };
+    }
+  }
+  return undefined;
+}
+
+/** `/srv/media/` → `/srv/media`; `/` → `` (matches everything). */
+function trimSlash(value: string): string {
+  return value.replace(/\/+$/, '');
+}
+
+/** Percent-encode a path as UTF-8, keeping `/` (every `%`, `?`, `#`, space and non-ASCII encoded). */
+export function percentEncodePath(path: string): string | undefined {
+  try {
+    return path.split('/').map(encodeURIComponent).join('/');
+  } catch {
+    return undefined; // lone surrogates: not a name any proxy could open
+  }
+}

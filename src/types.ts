@@ -1,0 +1,82 @@
+/** Shared shapes: what a source hands the handler, and what the handler hands user callbacks. */
+
+/** Route params as Next passes them (`[...path]` gives a string array). */
+export type RouteParams = Record<string, string | string[] | undefined>;
+
+/** Second argument Next passes to an App Router route handler. */
+export interface RouteContext {
+  params: Promise<RouteParams>;
+}
+
+/** Where a file's bytes live; decides which proxies may take it (the support grid). */
+export type SourceKind = 'filesystem' | 'virtual';
+
+/** An inclusive byte range `[start, end]`, as in `Content-Range`. */
+export interface ByteRange {
+  start: number;
+  end: number;
+}
+
+/**
+ * What was asked for, before anything reveals whether it exists.
+ * This is what `authorize` sees; `record` is the app's own record for `record()` sources.
+ */
+export interface FileTarget<TRecord = unknown> {
+  readonly kind: SourceKind;
+  /** The key the source resolved, e.g. `reports/2026/q3.pdf` (already decoded, validated). */
+  readonly key: string;
+  /** Absolute path the key maps to (filesystem only; not yet checked for existence). */
+  readonly path?: string;
+  /** The app's record, for `record()` sources. */
+  readonly record?: TRecord;
+}
+
+/** The bytes of an opened file. Reads are positional and forward-only is enough. */
+export interface FileBody {
+  /**
+   * Read up to `length` bytes at `position`. Returns fewer only at end of file;
+   * an empty array means end of file. Positions never go backwards between calls.
+   */
+  read(position: number, length: number): Promise<Uint8Array>;
+  /** Release the underlying resource. Called exactly once by the handler. */
+  close(): Promise<void>;
+}
+
+/** A file that exists, with its metadata; bytes are opened only when a body is sent. */
+export interface DownloadFile {
+  readonly kind: SourceKind;
+  /** Default download name (a base name, unsanitised). */
+  readonly name: string;
+  /** Size in bytes; `undefined` when unknown (then no Range and no Content-Length). */
+  readonly size: number | undefined;
+  readonly mtime?: Date;
+  /** A full entity-tag including quotes (and `W/` when weak), e.g. `"abc"`. */
+  readonly etag?: string;
+  /** Content type the source knows (e.g. stored metadata); the name decides otherwise. */
+  readonly contentType?: string;
+  /** Real absolute path on this machine (filesystem files; used by proxy backends). */
+  readonly path?: string;
+  /** Open the bytes. Never called for HEAD, 304, 412 or 416 responses. */
+  open(signal: AbortSignal): Promise<FileBody>;
+  /** Release anything held for a body that will not be sent (HEAD, 304, errors). */
+  dispose?(): void;
+}
+
+/** A located file: `target` is shown to `authorize`, `load()` checks existence afterwards. */
+export interface Located<TRecord = unknown> {
+  readonly target: FileTarget<TRecord>;
+  /** Metadata of the file, or `null` when it does not exist (404). */
+  load(): Promise<DownloadFile | null>;
+}
+
+/** Context given to sources and user callbacks. */
+export interface RequestContext {
+  params: RouteParams;
+}
+
+/** Where files come from: `filesystem()`, `virtual()`, `record()`. */
+export interface Source<TRecord = unknown> {
+  readonly kind: SourceKind | 'record';
+  /** Map a request to a file, without revealing existence; `null` is a plain 404. */
+  locate(request: Request, context: RequestContext): Promise<Located<TRecord> | null>;
+}
