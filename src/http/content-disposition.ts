@@ -10,9 +10,11 @@ const DEFAULT_NAME = 'download';
 const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g;
 // C0 and C1 controls with DEL (Unicode Cc), and the invisible format and bidi controls that can
 // disguise a name, e.g. U+202E turning `evil\u202Efdp.exe` into `evilexe.pdf` on screen:
-// U+061C, U+200B-U+200F, U+2028-U+202E (line/paragraph separators and embeddings),
-// U+2060-U+2069 (joiners and isolates), U+FEFF.
-const CONTROLS = /[\u0000-\u001f\u007f-\u009f\u061c\u200b-\u200f\u2028-\u202e\u2060-\u2069\ufeff]/g;
+// U+061C, U+200B, U+200E-U+200F, U+2028-U+202E (line/paragraph separators and embeddings),
+// U+2060-U+2069 (word joiner, invisible operators, isolates), U+FEFF. ZWNJ and ZWJ
+// (U+200C-U+200D) stay: Persian and Indic spelling and emoji sequences need them, and they
+// cannot reorder text.
+const CONTROLS = /[\u0000-\u001f\u007f-\u009f\u061c\u200b\u200e\u200f\u2028-\u202e\u2060-\u2069\ufeff]/g;
 const SEPARATORS = /[/\\]/g;
 const EDGES = /^[\s.]+|[\s.]+$/gu;
 // RFC 8187 §3.2.1: attr-char = ALPHA / DIGIT / "!" / "#" / "$" / "&" / "+" / "-" / "." / "^" / "_" / "`" / "|" / "~"

@@ -70,11 +70,9 @@ function build(
   const date = new Date(0);
   // setUTCFullYear, not Date.UTC: Date.UTC maps years 0-99 to 1900-1999.
   date.setUTCFullYear(year, month, day);
+  // A day the month does not have (31 Feb, 00 Nov) rolls into another month; reject it.
+  if (date.getUTCMonth() !== month) return undefined;
   date.setUTCHours(hour, minute, second, 0);
-  // A day the month does not have (31 Feb, 00 Nov) rolls over; reject it instead.
-  const check = new Date(0);
-  check.setUTCFullYear(year, month, day);
-  if (check.getUTCFullYear() !== year || check.getUTCMonth() !== month || check.getUTCDate() !== day) return undefined;
   return date;
 }
 

@@ -1,7 +1,7 @@
 /** `filesystem({ root })`: files below a directory, addressed by a relative key. */
 import { constants, type Stats } from 'node:fs';
 import { open, realpath, stat, type FileHandle } from 'node:fs/promises';
-import { basename, join, resolve, sep } from 'node:path';
+import { basename, join, relative, resolve, sep } from 'node:path';
 import { DownloadError, invalidOption } from '../errors.js';
 import type { DownloadFile, FileBody, Located, RequestContext, Source } from '../types.js';
 import { keyFromParam, keySegments } from './key.js';
@@ -69,7 +69,7 @@ export function filesystem(options: FilesystemOptions): FilesystemSource {
     const candidate = join(root, ...segments);
     return {
       target: { kind: 'filesystem', key: relative, path: candidate },
-      load: () => loadFile(realRootOnce, candidate),
+      load: () => loadFile(root, realRootOnce, candidate),
     };
   }
 
@@ -84,14 +84,18 @@ export function filesystem(options: FilesystemOptions): FilesystemSource {
   };
 }
 
-async function loadFile(realRootOnce: () => Promise<string>, candidate: string): Promise<DownloadFile | null> {
+async function loadFile(root: string, realRootOnce: () => Promise<string>, candidate: string): Promise<DownloadFile | null> {
   let real: string;
   let stats: Stats;
+  let located: string;
   try {
     const rootPath = await realRootOnce();
     real = await realpath(candidate);
     // Containment is checked on real paths, so a symlink that leaves the root is refused.
     if (!isInside(real, rootPath)) return null;
+    // The location proxies get is the resolved file under the root *as configured*, so offload
+    // rules can name the same root the app was given even when that root is itself a symlink.
+    located = join(root, relative(rootPath, real));
     stats = await stat(real);
   } catch (error) {
     if (isMissing(error)) return null;
@@ -99,17 +103,13 @@ async function loadFile(realRootOnce: () => Promise<string>, candidate: string):
   }
   // Directories, FIFOs (which would block the read forever), sockets and devices are not files.
   if (!stats.isFile()) return null;
-  return filesystemFile(real, stats);
-}
-
-function filesystemFile(path: string, stats: Stats): DownloadFile {
   return {
     kind: 'filesystem',
-    name: basename(path),
+    name: basename(real),
     size: stats.size,
     mtime: stats.mtime,
-    path,
-    open: () => openVerified(path, stats),
+    path: located,
+    open: () => openVerified(real, stats),
   };
 }
 

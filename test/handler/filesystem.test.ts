@@ -1,0 +1,244 @@
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { downloadHandler, filesystem, type DownloadRouteHandler } from '../../src/index.js';
+import { bodyOf, call, createMedia, headersOf, openUnder, parseMultipart, releaseUnread, segments, type Media } from './support.js';
+
+let media: Media;
+let GET: DownloadRouteHandler;
+
+beforeAll(() => {
+  media = createMedia();
+  const outside = `${media.root}-outside`;
+  mkdirSync(outside, { recursive: true });
+  writeFileSync(path.join(outside, 'secret.txt'), 'outside');
+  symlinkSync(path.join(outside, 'secret.txt'), path.join(media.root, 'escape.txt'));
+  symlinkSync(outside, path.join(media.root, 'escape-dir'));
+  symlinkSync(path.join(media.root, 'hello.txt'), path.join(media.root, 'alias.txt'));
+  execFileSync('mkfifo', [path.join(media.root, 'pipe')]);
+  utimesSync(path.join(media.root, 'hello.txt'), new Date('2026-01-01T00:00:00Z'), new Date('2026-01-01T00:00:00Z'));
+  GET = downloadHandler({ source: filesystem({ root: media.root }), backend: undefined });
+});
+afterEach(releaseUnread);
+afterAll(() => media.cleanup());
+
+describe('downloadHandler(filesystem) GET', () => {
+  it('sends the whole file with representation headers', async () => {
+    const response = await call(GET, segments('hello.txt'));
+    expect(response.status).toBe(200);
+    expect(await bodyOf(response)).toEqual(media.files['hello.txt']);
+    expect(Object.fromEntries(response.headers)).toMatchObject({
+      'content-type': 'text/plain; charset=utf-8',
+      'content-disposition': 'attachment; filename="hello.txt"',
+      'content-length': '14',
+      'cache-control': 'private, no-transform',
+      'x-content-type-options': 'nosniff',
+      'accept-ranges': 'bytes',
+      'last-modified': 'Thu, 01 Jan 2026 00:00:00 GMT',
+    });
+    expect(response.headers.get('etag')).toMatch(/^W\/"e-[0-9a-f]+"$/);
+  });
+
+  it('is byte-exact for a binary file larger than one chunk', async () => {
+    const response = await call(GET, segments('data.bin'));
+    expect(await bodyOf(response)).toEqual(media.files['data.bin']);
+  });
+
+  it('serves nested keys and odd names, with an RFC 8187 filename*', async () => {
+    const response = await call(GET, segments('odd names/ré sumé 名前 ?#%.txt'));
+    expect(response.status).toBe(200);
+    expect(await bodyOf(response)).toEqual(media.files['odd names/ré sumé 名前 ?#%.txt']);
+    expect(response.headers.get('content-disposition')).toBe(
+      `attachment; filename="re sume __ ?#%.txt"; filename*=UTF-8''r%C3%A9%20sum%C3%A9%20%E5%90%8D%E5%89%8D%20%3F#%25.txt`,
+    );
+  });
+
+  it('sends an empty file as 200 with length 0', async () => {
+    const response = await call(GET, segments('empty.txt'));
+    expect(response.status).toBe(200);
+    expect(response.headers.get('content-length')).toBe('0');
+    expect((await bodyOf(response)).length).toBe(0);
+  });
+
+  it('follows a symlink that stays inside the root', async () => {
+    const response = await call(GET, segments('alias.txt'));
+    expect(response.status).toBe(200);
+    expect(await bodyOf(response)).toEqual(media.files['hello.txt']);
+  });
+});
+
+describe('downloadHandler(filesystem) refusals', () => {
+  const refused: [string, string[]][] = [
+    ['missing file', ['nope.txt']],
+    ['directory', ['nested']],
+    ['parent segment', ['..', 'package.json']],
+    ['parent inside a segment (decoded %2F)', ['nested/../../etc/passwd']],
+    ['dot segment', ['.', 'hello.txt']],
+    ['empty segment', ['', 'hello.txt']],
+    ['NUL byte', ['hello.txt\0.pdf']],
+    ['backslash', ['nested\\deep', 'report.pdf']],
+    ['literal %2e%2e (decoded once only)', ['%2e%2e', 'hello.txt']],
+    ['dotfile', ['.env']],
+    ['symlink to a file outside the root', ['escape.txt']],
+    ['symlink to a directory outside the root', ['escape-dir', 'secret.txt']],
+    ['FIFO', ['pipe']],
+  ];
+  it.each(refused)('404s a %s with a fixed body', async (_, parts) => {
+    const response = await call(GET, { path: parts });
+    expect(response.status).toBe(404);
+    expect(await response.text()).toBe('Not Found\n');
+    expect(response.headers.get('cache-control')).toBe('no-store');
+    expect(response.headers.get('etag')).toBeNull();
+    expect(response.headers.get('content-disposition')).toBeNull();
+  });
+
+  it('404s when the route has no key param', async () => {
+    expect((await call(GET, {})).status).toBe(404);
+  });
+
+  it('serves dotfiles only when allowed', async () => {
+    const handler = downloadHandler({ source: filesystem({ root: media.root, dotfiles: true }) });
+    expect((await call(handler, segments('.env'))).status).toBe(200);
+  });
+
+  it('404s every key when the root does not exist', async () => {
+    const handler = downloadHandler({ source: filesystem({ root: `${media.root}-missing` }) });
+    expect((await call(handler, segments('hello.txt'))).status).toBe(404);
+  });
+});
+
+describe('downloadHandler(filesystem) HEAD', () => {
+  it('answers with the GET headers and no body, without opening the file', async () => {
+    // Earlier tests' descriptors close asynchronously; start from none.
+    await vi.waitFor(() => expect(openUnder(media.root)).toBe(0));
+    const responses = await Promise.all(Array.from({ length: 20 }, () => call(GET, segments('data.bin'), { method: 'HEAD' })));
+    for (const response of responses) {
+      expect(response.status).toBe(200);
+      expect(response.body).toBeNull();
+      expect(response.headers.get('content-length')).toBe(String(media.files['data.bin']!.length));
+    }
+    expect(openUnder(media.root)).toBe(0);
+  });
+
+  it('ignores Range (RFC 9110 §14.2: defined for GET only)', async () => {
+    const response = await call(GET, segments('hello.txt'), { method: 'HEAD', headers: { range: 'bytes=0-1' } });
+    expect(response.status).toBe(200);
+  });
+});
+
+describe('downloadHandler(filesystem) Range', () => {
+  const data = () => media.files['data.bin']!;
+  it('sends a single range as 206 with Content-Range', async () => {
+    const response = await call(GET, segments('data.bin'), { headers: { range: 'bytes=100-299' } });
+    expect(response.status).toBe(206);
+    expect(response.headers.get('content-range')).toBe(`bytes 100-299/${data().length}`);
+    expect(response.headers.get('content-length')).toBe('200');
+    expect(await bodyOf(response)).toEqual(data().subarray(100, 300));
+  });
+
+  it('sends a suffix range and an open range', async () => {
+    const suffix = await call(GET, segments('data.bin'), { headers: { range: 'bytes=-500' } });
+    expect(await bodyOf(suffix)).toEqual(data().subarray(data().length - 500));
+    const open = await call(GET, segments('data.bin'), { headers: { range: 'bytes=1048000-' } });
+    expect(await bodyOf(open)).toEqual(data().subarray(1048000));
+  });
+
+  it('sends several ranges as multipart/byteranges, coalescing overlaps', async () => {
+    const response = await call(GET, segments('data.bin'), { headers: { range: 'bytes=0-9, 5000-5009, 5005-5020, -10' } });
+    expect(response.status).toBe(206);
+    const type = response.headers.get('content-type')!;
+    expect(type).toMatch(/^multipart\/byteranges; boundary=/);
+    const body = await bodyOf(response);
+    expect(response.headers.get('content-length')).toBe(String(body.length));
+    const parts = parseMultipart(body, type);
+    const size = data().length;
+    expect(parts.map((part) => part.headers['content-range'])).toEqual([`bytes 0-9/${size}`, `bytes 5000-5020/${size}`, `bytes ${size - 10}-${size - 1}/${size}`]);
+    expect(parts[1]!.bytes).toEqual(data().subarray(5000, 5021));
+    expect(parts[2]!.bytes).toEqual(data().subarray(size - 10));
+    expect(parts[0]!.headers['content-type']).toBe('application/octet-stream');
+  });
+
+  it('answers an unsatisfiable range with 416 and bytes */size', async () => {
+    const response = await call(GET, segments('data.bin'), { headers: { range: `bytes=${data().length}-` } });
+    expect(response.status).toBe(416);
+    expect(response.headers.get('content-range')).toBe(`bytes */${data().length}`);
+    expect(response.headers.get('etag')).toBeNull();
+  });
+
+  it.each(['bytes=5-2', 'bytes=abc', 'items=0-5', 'bytes=0-1junk', 'bytes 0-5'])('ignores the invalid Range %s and sends 200', async (range) => {
+    const response = await call(GET, segments('hello.txt'), { headers: { range } });
+    expect(response.status).toBe(200);
+    expect(await bodyOf(response)).toEqual(media.files['hello.txt']);
+  });
+
+  it('honours If-Range only when the validator still matches (strong comparison)', async () => {
+    const first = await headersOf(call(GET, segments('hello.txt')));
+    const lastModified = first.headers.get('last-modified')!;
+    const weakTag = first.headers.get('etag')!;
+    const byDate = await call(GET, segments('hello.txt'), { headers: { range: 'bytes=0-4', 'if-range': lastModified } });
+    expect(byDate.status).toBe(206);
+    const byWeakTag = await call(GET, segments('hello.txt'), { headers: { range: 'bytes=0-4', 'if-range': weakTag } });
+    expect(byWeakTag.status).toBe(200);
+    const stale = await call(GET, segments('hello.txt'), { headers: { range: 'bytes=0-4', 'if-range': 'Wed, 01 Jan 2025 00:00:00 GMT' } });
+    expect(stale.status).toBe(200);
+  });
+});
+
+describe('downloadHandler(filesystem) preconditions', () => {
+  it('answers a matching If-None-Match with 304 and only cache headers', async () => {
+    const etag = (await headersOf(call(GET, segments('hello.txt')))).headers.get('etag')!;
+    const response = await call(GET, segments('hello.txt'), { headers: { 'if-none-match': `"other", ${etag}` } });
+    expect(response.status).toBe(304);
+    expect(response.headers.get('etag')).toBe(etag);
+    expect(response.headers.get('cache-control')).toBe('private, no-transform');
+    expect(response.headers.get('last-modified')).toBe('Thu, 01 Jan 2026 00:00:00 GMT');
+    for (const name of ['content-type', 'content-length', 'content-disposition']) expect(response.headers.get(name)).toBeNull();
+  });
+
+  it('answers If-Modified-Since at or after Last-Modified with 304', async () => {
+    const response = await call(GET, segments('hello.txt'), { headers: { 'if-modified-since': 'Thu, 01 Jan 2026 00:00:00 GMT' } });
+    expect(response.status).toBe(304);
+    const older = await call(GET, segments('hello.txt'), { headers: { 'if-modified-since': 'Wed, 31 Dec 2025 23:59:59 GMT' } });
+    expect(older.status).toBe(200);
+  });
+
+  it('lets If-None-Match win over If-Modified-Since (RFC 9110 §13.2.2)', async () => {
+    const response = await call(GET, segments('hello.txt'), { headers: { 'if-none-match': '"nope"', 'if-modified-since': 'Thu, 01 Jan 2026 00:00:00 GMT' } });
+    expect(response.status).toBe(200);
+  });
+
+  it('answers a failed If-Match or If-Unmodified-Since with 412 before looking at Range', async () => {
+    const ifMatch = await call(GET, segments('hello.txt'), { headers: { 'if-match': '"nope"', range: 'bytes=0-1' } });
+    expect(ifMatch.status).toBe(412);
+    expect(ifMatch.headers.get('etag')).toBeNull();
+    const ifUnmodified = await call(GET, segments('hello.txt'), { headers: { 'if-unmodified-since': 'Wed, 31 Dec 2025 00:00:00 GMT' } });
+    expect(ifUnmodified.status).toBe(412);
+    const star = await call(GET, segments('hello.txt'), { headers: { 'if-match': '*' } });
+    expect(star.status).toBe(200);
+  });
+
+  it('ignores malformed dates', async () => {
+    const response = await call(GET, segments('hello.txt'), { headers: { 'if-modified-since': 'yesterday', 'if-unmodified-since': '2020' } });
+    expect(response.status).toBe(200);
+  });
+});
+
+describe('downloadHandler(filesystem) streaming lifecycle', () => {
+  it('closes the file when the client cancels mid-stream', async () => {
+    const controller = new AbortController();
+    await vi.waitFor(() => expect(openUnder(media.root)).toBe(0));
+    const response = await call(GET, segments('data.bin'), { signal: controller.signal });
+    const reader = response.body!.getReader();
+    await reader.read();
+    expect(openUnder(media.root)).toBe(1);
+    controller.abort();
+    await reader.cancel();
+    await vi.waitFor(() => expect(openUnder(media.root)).toBe(0));
+  });
+
+  it('closes the file at the end of the body', async () => {
+    await bodyOf(await call(GET, segments('data.bin')));
+    await vi.waitFor(() => expect(openUnder(media.root)).toBe(0));
+  });
+});

@@ -1,0 +1,146 @@
+import { symlinkSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { apache, backendFromEnv, caddy, downloadHandler, filesystem, lighttpd, nginx, virtual } from '../../src/index.js';
+import { call, createMedia, releaseUnread, segments, type Media } from './support.js';
+
+let media: Media;
+beforeAll(() => {
+  media = createMedia();
+  writeFileSync(path.join(media.root, 'line\nbreak.txt'), 'x');
+});
+afterEach(releaseUnread);
+afterAll(() => media.cleanup());
+
+const odd = 'odd names/ré sumé 名前 ?#%.txt';
+
+describe('offloading backends', () => {
+  it('nginx: X-Accel-Redirect to the internal location, percent-encoded UTF-8, empty 200', async () => {
+    const GET = downloadHandler({ source: filesystem({ root: media.root }), backend: nginx({ rules: { [media.root]: '/_protected/media' }, limitRate: 1024, buffering: false }) });
+    const response = await call(GET, segments(odd), { headers: { range: 'bytes=0-1' } });
+    expect(response.status).toBe(200);
+    expect(response.headers.get('x-accel-redirect')).toBe('/_protected/media/odd%20names/r%C3%A9%20sum%C3%A9%20%E5%90%8D%E5%89%8D%20%3F%23%25.txt');
+    expect(response.headers.get('x-accel-limit-rate')).toBe('1024');
+    expect(response.headers.get('x-accel-buffering')).toBe('no');
+    expect(response.headers.get('content-disposition')).toContain("filename*=UTF-8''r%C3%A9");
+    expect(response.headers.get('content-length')).toBeNull();
+    expect(response.headers.get('content-range')).toBeNull();
+    expect(await response.text()).toBe('');
+  });
+
+  it('apache: raw UTF-8 path bytes by default, percent-encoded for mod_xsendfile 1.0', async () => {
+    const raw = downloadHandler({ source: filesystem({ root: media.root }), backend: apache() });
+    const rawValue = (await call(raw, segments(odd))).headers.get('x-sendfile')!;
+    expect(Buffer.from(rawValue, 'latin1').toString('utf8')).toBe(path.join(media.root, odd));
+    const percent = downloadHandler({ source: filesystem({ root: media.root }), backend: apache({ encoding: 'percent' }) });
+    expect((await call(percent, segments('hello.txt'))).headers.get('x-sendfile')).toBe(path.join(media.root, 'hello.txt'));
+  });
+
+  it('apache: the app answers conditionals itself (mod_xsendfile would send ETag "0")', async () => {
+    const GET = downloadHandler({ source: filesystem({ root: media.root }), backend: apache() });
+    const etag = (await call(GET, segments('hello.txt'))).headers.get('etag')!;
+    const revalidated = await call(GET, segments('hello.txt'), { headers: { 'if-none-match': etag } });
+    expect(revalidated.status).toBe(304);
+    expect(revalidated.headers.get('x-sendfile')).toBeNull();
+  });
+
+  it('lighttpd and caddy: percent-encoded absolute paths', async () => {
+    const light = downloadHandler({ source: filesystem({ root: media.root }), backend: lighttpd() });
+    expect((await call(light, segments('nested/deep/report.pdf'))).headers.get('x-sendfile')).toBe(`${media.root}/nested/deep/report.pdf`);
+    const cad = downloadHandler({ source: filesystem({ root: media.root }), backend: caddy({ rules: { [media.root]: '/srv/files' } }) });
+    expect((await call(cad, segments(odd))).headers.get('x-accel-redirect')).toMatch(/^\/srv\/files\/odd%20names\/r%C3%A9/);
+  });
+
+  it('matches rules on path-segment boundaries, first match wins', async () => {
+    const GET = downloadHandler({
+      source: filesystem({ root: media.root }),
+      backend: nginx({ rules: [{ from: `${media.root}/nest`, to: '/_wrong' }, { from: `${media.root}/nested`, to: '/_nested' }, { from: media.root, to: '/_media' }] }),
+    });
+    expect((await call(GET, segments('nested/deep/report.pdf'))).headers.get('x-accel-redirect')).toBe('/_nested/deep/report.pdf');
+    expect((await call(GET, segments('hello.txt'))).headers.get('x-accel-redirect')).toBe('/_media/hello.txt');
+  });
+
+  it('streams (and reports once) when no rule matches', async () => {
+    const onFallback = vi.fn();
+    const GET = downloadHandler({ source: filesystem({ root: media.root }), backend: nginx({ rules: { '/elsewhere': '/_p' } }), onFallback });
+    for (let i = 0; i < 3; i += 1) {
+      const response = await call(GET, segments('hello.txt'));
+      expect(response.headers.get('x-accel-redirect')).toBeNull();
+      expect(await response.text()).toBe('Hello, world!\n');
+    }
+    expect(onFallback).toHaveBeenCalledOnce();
+    expect(onFallback.mock.calls[0]![0]).toMatch(/no nginx rule matches/);
+  });
+
+  it('streams virtual files behind every proxy (support grid) and says why', async () => {
+    const onFallback = vi.fn();
+    const GET = downloadHandler({ source: virtual(() => ({ name: 'v.txt', body: 'virtual' })), backend: nginx({ rules: { '/': '/_p' } }), onFallback });
+    const response = await call(GET, {});
+    expect(await response.text()).toBe('virtual');
+    expect(onFallback).toHaveBeenCalledWith('nginx cannot serve virtual files; streamed by the app', expect.any(Request));
+  });
+
+  it('streams a path that cannot be written into X-Sendfile (a newline)', async () => {
+    const GET = downloadHandler({ source: filesystem({ root: media.root }), backend: apache(), onFallback: () => {} });
+    const response = await call(GET, { path: ['line\nbreak.txt'] });
+    expect(response.headers.get('x-sendfile')).toBeNull();
+    expect(await response.text()).toBe('x');
+  });
+
+  it('never offloads a denied request', async () => {
+    const GET = downloadHandler({ source: filesystem({ root: media.root }), backend: nginx({ rules: { [media.root]: '/_p' } }), authorize: () => false });
+    const response = await call(GET, segments('hello.txt'));
+    expect(response.status).toBe(403);
+    expect(response.headers.get('x-accel-redirect')).toBeNull();
+  });
+
+  it('ignores offload-related request headers (CVE-2025-61780)', async () => {
+    const GET = downloadHandler({ source: filesystem({ root: media.root }), backend: lighttpd() });
+    const response = await call(GET, segments('hello.txt'), {
+      headers: { 'x-sendfile-type': 'X-Accel-Redirect', 'x-accel-mapping': `${media.root}=/etc`, 'x-accel-redirect': '/etc/passwd' },
+    });
+    expect(response.headers.get('x-accel-redirect')).toBeNull();
+    expect(response.headers.get('x-sendfile')).toBe(`${media.root}/hello.txt`);
+  });
+});
+
+describe('backendFromEnv', () => {
+  it('selects each backend by DOWNLOADVIEW_BACKEND', () => {
+    expect(backendFromEnv({}).name).toBe('none');
+    expect(backendFromEnv({ DOWNLOADVIEW_BACKEND: 'none' }).name).toBe('none');
+    expect(backendFromEnv({ DOWNLOADVIEW_BACKEND: 'nginx', DOWNLOADVIEW_RULES: '/srv=/_p' }).name).toBe('nginx');
+    expect(backendFromEnv({ DOWNLOADVIEW_BACKEND: 'Apache' }).name).toBe('apache');
+    expect(backendFromEnv({ DOWNLOADVIEW_BACKEND: 'lighttpd' }).name).toBe('lighttpd');
+    expect(backendFromEnv({ DOWNLOADVIEW_BACKEND: 'caddy' }).name).toBe('caddy');
+  });
+
+  it('rejects unknown names and nginx without rules', () => {
+    expect(() => backendFromEnv({ DOWNLOADVIEW_BACKEND: 'iis' })).toThrow(/DOWNLOADVIEW_BACKEND/);
+    expect(() => backendFromEnv({ DOWNLOADVIEW_BACKEND: 'nginx' })).toThrow(/DOWNLOADVIEW_RULES/);
+    expect(() => backendFromEnv({ DOWNLOADVIEW_BACKEND: 'nginx', DOWNLOADVIEW_RULES: 'nonsense' })).toThrow(/DOWNLOADVIEW_RULES/);
+  });
+
+  it('is what downloadHandler uses unless a backend is given explicitly', async () => {
+    vi.stubEnv('DOWNLOADVIEW_BACKEND', 'nginx');
+    vi.stubEnv('DOWNLOADVIEW_RULES', `${media.root}=/_env`);
+    try {
+      const fromEnv = downloadHandler({ source: filesystem({ root: media.root }) });
+      expect((await call(fromEnv, segments('hello.txt'))).headers.get('x-accel-redirect')).toBe('/_env/hello.txt');
+      const explicit = downloadHandler({ source: filesystem({ root: media.root }), backend: lighttpd() });
+      expect((await call(explicit, segments('hello.txt'))).headers.get('x-sendfile')).toBe(`${media.root}/hello.txt`);
+    } finally {
+      vi.unstubAllEnvs();
+    }
+  });
+});
+
+describe('symlinked roots', () => {
+  it('offloads under the root as configured, with symlinks inside it resolved', async () => {
+    const link = `${media.root}-link`;
+    symlinkSync(media.root, link);
+    symlinkSync(path.join(media.root, 'nested/deep/report.pdf'), path.join(media.root, 'report-link.pdf'));
+    const GET = downloadHandler({ source: filesystem({ root: link }), backend: nginx({ rules: { [link]: '/_media' } }) });
+    expect((await call(GET, segments('hello.txt'))).headers.get('x-accel-redirect')).toBe('/_media/hello.txt');
+    expect((await call(GET, segments('report-link.pdf'))).headers.get('x-accel-redirect')).toBe('/_media/nested/deep/report.pdf');
+  });
+});

@@ -1,0 +1,70 @@
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { downloadHandler, filesystem, nginx, virtual } from '../../src/index.js';
+import { call, createMedia, releaseUnread, segments, type Media } from './support.js';
+
+let media: Media;
+beforeAll(() => {
+  media = createMedia();
+});
+afterEach(releaseUnread);
+afterAll(() => media.cleanup());
+
+const source = () => filesystem({ root: media.root });
+
+describe('downloadHandler options', () => {
+  it('inline, filename and contentType override the defaults', async () => {
+    const GET = downloadHandler({ source: source(), attachment: false, filename: 'Résumé.pdf', contentType: 'application/pdf' });
+    const response = await call(GET, segments('hello.txt'));
+    expect(response.headers.get('content-disposition')).toBe(`inline; filename="Resume.pdf"; filename*=UTF-8''R%C3%A9sum%C3%A9.pdf`);
+    expect(response.headers.get('content-type')).toBe('application/pdf');
+  });
+
+  it('computes per-file options from the file and target', async () => {
+    const GET = downloadHandler({ source: source(), filename: (file, target) => `${target.key.replaceAll('/', '-')}`, attachment: (file) => file.size! > 100 });
+    const response = await call(GET, segments('nested/deep/report.pdf'));
+    expect(response.headers.get('content-disposition')).toBe('attachment; filename="nested-deep-report.pdf"');
+    const small = await call(GET, segments('hello.txt'));
+    expect(small.headers.get('content-disposition')).toBe('inline; filename="hello.txt"');
+  });
+
+  it('never lets a filename break the header', async () => {
+    const GET = downloadHandler({ source: source(), filename: 'evil\r\nSet-Cookie: a=b;"\\.txt' });
+    const response = await call(GET, segments('hello.txt'));
+    expect(response.status).toBe(200);
+    expect(response.headers.get('set-cookie')).toBeNull();
+    expect(response.headers.get('content-disposition')).not.toMatch(/[\r\n]/);
+  });
+
+  it('adds no-transform to a custom Cache-Control and keeps extra headers', async () => {
+    const GET = downloadHandler({ source: source(), cacheControl: 'private, max-age=60', headers: { 'content-security-policy': "default-src 'none'" } });
+    const response = await call(GET, segments('hello.txt'));
+    expect(response.headers.get('cache-control')).toBe('private, max-age=60, no-transform');
+    expect(response.headers.get('content-security-policy')).toBe("default-src 'none'");
+  });
+
+  it('caps the number of ranges (maxRanges) by ignoring the header', async () => {
+    const GET = downloadHandler({ source: source(), maxRanges: 2 });
+    const response = await call(GET, segments('data.bin'), { headers: { range: 'bytes=0-0,1000-1000,2000-2000' } });
+    expect(response.status).toBe(200);
+  });
+
+  it.each([
+    ['no source', {}],
+    ['a source without locate', { source: {} }],
+    ['a CR in cacheControl', { source: virtual(() => null), cacheControl: 'private\r\nX: y' }],
+    ['maxRanges 0', { source: virtual(() => null), maxRanges: 0 }],
+    ['a malformed contentType', { source: virtual(() => null), contentType: 'pdf' }],
+    ['a non-boolean attachment', { source: virtual(() => null), attachment: 'yes' }],
+    ['an invalid header', { source: virtual(() => null), headers: { 'bad header': 'x' } }],
+    ['a backend that is not one', { source: virtual(() => null), backend: {} }],
+  ])('throws at factory time for %s', (_, options) => {
+    expect(() => downloadHandler(options as never)).toThrow(/next-downloadview: option `\w+/);
+  });
+
+  it('throws at factory time for bad source and backend options', () => {
+    expect(() => filesystem({ root: '' })).toThrow(/filesystem.root/);
+    expect(() => nginx({} as never)).toThrow(/nginx.rules/);
+    expect(() => nginx({ rules: { 'relative/path': '/_protected' } })).toThrow(/absolute path/);
+    expect(() => nginx({ rules: { '/srv': '/_p' }, limitRate: -1 })).toThrow(/limitRate/);
+  });
+});

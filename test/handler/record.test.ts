@@ -1,0 +1,87 @@
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { downloadHandler, filesystem, record, virtualFile, type DownloadRouteHandler } from '../../src/index.js';
+import { bodyOf, call, createMedia, releaseUnread, type Media } from './support.js';
+
+interface Row {
+  id: string;
+  owner: string;
+  path?: string;
+  size?: number;
+}
+
+let media: Media;
+let GET: DownloadRouteHandler;
+const rows: Record<string, Row> = {
+  '1': { id: '1', owner: 'alice', path: 'nested/deep/report.pdf' },
+  '2': { id: '2', owner: 'bob', path: 'hello.txt' },
+  '3': { id: '3', owner: 'alice' },
+  '4': { id: '4', owner: 'alice', path: 'hello.txt', size: 999 },
+  '5': { id: '5', owner: 'alice', path: '../escape' },
+};
+const onError = vi.fn();
+
+beforeAll(() => {
+  media = createMedia();
+  const files = filesystem({ root: media.root });
+  GET = downloadHandler({
+    source: record({
+      find: (request, { params }) => rows[String(params.id)],
+      file: (row) => ({
+        file: row.path ? files.file(row.path) : virtualFile({ name: 'generated.csv', body: 'a,b\n' }),
+        filename: `Rechnung ${row.id} "${row.owner}".pdf`,
+        contentType: 'application/pdf',
+        mtime: new Date('2026-02-03T04:05:06Z'),
+        etag: `"row-${row.id}"`,
+        size: row.size,
+      }),
+    }),
+    authorize: (request, target) => target.record?.owner === request.headers.get('x-user') || 'not-found',
+    onError,
+  });
+});
+afterEach(releaseUnread);
+afterAll(() => media.cleanup());
+
+describe('downloadHandler(record)', () => {
+  it('serves the record file with every override honoured', async () => {
+    const response = await call(GET, { id: '1' }, { headers: { 'x-user': 'alice' } });
+    expect(response.status).toBe(200);
+    expect(await bodyOf(response)).toEqual(media.files['nested/deep/report.pdf']);
+    expect(Object.fromEntries(response.headers)).toMatchObject({
+      'content-type': 'application/pdf',
+      'content-disposition': `attachment; filename="Rechnung 1 \\"alice\\".pdf"`,
+      'last-modified': 'Tue, 03 Feb 2026 04:05:06 GMT',
+      etag: '"row-1"',
+    });
+  });
+
+  it('passes the record to authorize; "not-found" makes a forbidden record look missing', async () => {
+    const forbidden = await call(GET, { id: '2' }, { headers: { 'x-user': 'alice' } });
+    const missing = await call(GET, { id: '99' }, { headers: { 'x-user': 'alice' } });
+    expect(forbidden.status).toBe(404);
+    expect(missing.status).toBe(404);
+    expect(await forbidden.text()).toBe(await missing.text());
+  });
+
+  it('serves virtual content named by a record', async () => {
+    const response = await call(GET, { id: '3' }, { headers: { 'x-user': 'alice' } });
+    expect(await response.text()).toBe('a,b\n');
+    expect(response.headers.get('etag')).toBe('"row-3"');
+  });
+
+  it('uses the record ETag for conditional requests', async () => {
+    const response = await call(GET, { id: '1' }, { headers: { 'x-user': 'alice', 'if-none-match': '"row-1"' } });
+    expect(response.status).toBe(304);
+  });
+
+  it('refuses a declared size that disagrees with the file (500, never a corrupt download)', async () => {
+    const response = await call(GET, { id: '4' }, { headers: { 'x-user': 'alice' } });
+    expect(response.status).toBe(500);
+    expect(onError).toHaveBeenCalledWith(expect.objectContaining({ code: 'length_mismatch' }), expect.any(Request));
+  });
+
+  it('validates the record path like any key', async () => {
+    const response = await call(GET, { id: '5' }, { headers: { 'x-user': 'alice' } });
+    expect(response.status).toBe(404);
+  });
+});

@@ -1,0 +1,107 @@
+/** Shared setup for in-process handler tests: a media folder and a way to call a handler. */
+import { randomBytes } from 'node:crypto';
+import { mkdirSync, mkdtempSync, readdirSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import type { DownloadRouteHandler, RouteParams } from '../../src/index.js';
+
+export interface Media {
+  root: string;
+  /** Bytes written for each relative path. */
+  files: Record<string, Buffer>;
+  cleanup(): void;
+}
+
+/** A temp folder with text, binary, nested, odd-named and hidden files. */
+export function createMedia(): Media {
+  const root = mkdtempSync(path.join(tmpdir(), 'dv-media-'));
+  const files: Record<string, Buffer> = {
+    'hello.txt': Buffer.from('Hello, world!\n'),
+    'data.bin': randomBytes(1024 * 1024 + 123),
+    'nested/deep/report.pdf': randomBytes(5000),
+    'odd names/ré sumé 名前 ?#%.txt': Buffer.from('odd\n'),
+    'empty.txt': Buffer.alloc(0),
+    '.env': Buffer.from('SECRET=1\n'),
+  };
+  for (const [relative, bytes] of Object.entries(files)) {
+    mkdirSync(path.dirname(path.join(root, relative)), { recursive: true });
+    writeFileSync(path.join(root, relative), bytes);
+  }
+  return { root, files, cleanup: () => rmSync(root, { recursive: true, force: true }) };
+}
+
+export interface CallOptions {
+  method?: string;
+  headers?: Record<string, string>;
+  signal?: AbortSignal;
+}
+
+const unread: Response[] = [];
+
+/** Call a route handler the way Next does: a Request and `{ params: Promise }`. */
+export async function call(handler: DownloadRouteHandler, params: RouteParams, options: CallOptions = {}): Promise<Response> {
+  const request = new Request('http://localhost/files/x', { method: options.method ?? 'GET', headers: options.headers, signal: options.signal });
+  const response = await handler(request, { params: Promise.resolve(params) });
+  unread.push(response);
+  return response;
+}
+
+/**
+ * Cancel every body a test did not read, as Next does when a client goes away, so open
+ * descriptor counts are exact (an unread Response would otherwise hold its file until GC).
+ */
+export async function releaseUnread(): Promise<void> {
+  for (const response of unread.splice(0)) {
+    if (response.body && !response.body.locked) await response.body.cancel();
+  }
+}
+
+/** `path: ['a', 'b.txt']` from `'a/b.txt'`, as Next gives a catch-all. */
+export const segments = (key: string): RouteParams => ({ path: key.split('/') });
+
+/** The response with its body cancelled (releases the file), for header-only assertions. */
+export async function headersOf(pending: Promise<Response>): Promise<Response> {
+  const response = await pending;
+  await response.body?.cancel();
+  return response;
+}
+
+export async function bodyOf(response: Response): Promise<Buffer> {
+  return Buffer.from(await response.arrayBuffer());
+}
+
+/** Descriptors of this process open on files under `prefix`. */
+export function openUnder(prefix: string): number {
+  let count = 0;
+  for (const fd of readdirSync('/proc/self/fd')) {
+    try {
+      if (readlinkSync(`/proc/self/fd/${fd}`).startsWith(prefix)) count += 1;
+    } catch {
+      // closed meanwhile
+    }
+  }
+  return count;
+}
+
+/** Split a multipart/byteranges body into its parts' headers and bytes. */
+export function parseMultipart(body: Buffer, contentType: string): { headers: Record<string, string>; bytes: Buffer }[] {
+  const boundary = /boundary=([^;]+)/.exec(contentType)?.[1];
+  if (!boundary) throw new Error(`no boundary in ${contentType}`);
+  const delimiter = Buffer.from(`--${boundary}`);
+  const parts: { headers: Record<string, string>; bytes: Buffer }[] = [];
+  let offset = body.indexOf(delimiter);
+  for (;;) {
+    const start = offset + delimiter.length;
+    if (body.subarray(start, start + 2).toString() === '--') break;
+    const headerEnd = body.indexOf('\r\n\r\n', start);
+    const headers: Record<string, string> = {};
+    for (const line of body.subarray(start + 2, headerEnd).toString('latin1').split('\r\n')) {
+      const colon = line.indexOf(':');
+      headers[line.slice(0, colon).toLowerCase()] = line.slice(colon + 1).trim();
+    }
+    const next = body.indexOf(delimiter, headerEnd);
+    parts.push({ headers, bytes: body.subarray(headerEnd + 4, next - 2) });
+    offset = next;
+  }
+  return parts;
+}

@@ -1,0 +1,100 @@
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { downloadHandler, virtual, type VirtualFileSpec } from '../../src/index.js';
+import { bodyOf, call, parseMultipart, releaseUnread } from './support.js';
+
+afterEach(releaseUnread);
+
+const handlerFor = (spec: () => VirtualFileSpec, onError = vi.fn()) => downloadHandler({ source: virtual(() => spec()), onError });
+
+async function* chunks(parts: string[]): AsyncGenerator<string> {
+  for (const part of parts) yield part;
+}
+
+describe('downloadHandler(virtual) bodies', () => {
+  it('sends a string with a strong content-hash ETag and exact length', async () => {
+    const GET = handlerFor(() => ({ name: 'note.txt', body: 'héllo\n' }));
+    const response = await call(GET, {});
+    expect(response.status).toBe(200);
+    expect(await response.text()).toBe('héllo\n');
+    expect(response.headers.get('content-length')).toBe('7');
+    expect(response.headers.get('etag')).toMatch(/^"[A-Za-z0-9_-]{27}"$/);
+    expect(response.headers.get('content-type')).toBe('text/plain; charset=utf-8');
+  });
+
+  it('supports Range and If-Range on in-memory bytes (strong validator)', async () => {
+    const bytes = new Uint8Array(Array.from({ length: 1000 }, (_, i) => i % 256));
+    const GET = handlerFor(() => ({ name: 'b.bin', body: bytes }));
+    const etag = (await call(GET, {}, { method: 'HEAD' })).headers.get('etag')!;
+    const response = await call(GET, {}, { headers: { range: 'bytes=10-19', 'if-range': etag } });
+    expect(response.status).toBe(206);
+    expect(new Uint8Array(await response.arrayBuffer())).toEqual(bytes.subarray(10, 20));
+  });
+
+  it('sends a Blob', async () => {
+    const GET = handlerFor(() => ({ name: 'b.json', body: new Blob(['{"a":1}']) }));
+    const response = await call(GET, {}, { headers: { range: 'bytes=1-3' } });
+    expect(response.status).toBe(206);
+    expect(await response.text()).toBe('"a"');
+  });
+
+  it('streams an async iterable of unknown size without ranges', async () => {
+    const GET = handlerFor(() => ({ name: 'log.txt', body: () => chunks(['a', 'bc', 'def']) }));
+    const response = await call(GET, {}, { headers: { range: 'bytes=0-1' } });
+    expect(response.status).toBe(200);
+    expect(response.headers.get('accept-ranges')).toBe('none');
+    expect(response.headers.get('content-length')).toBeNull();
+    expect(await response.text()).toBe('abcdef');
+  });
+
+  it('serves multi-range from a forward-only stream of declared size', async () => {
+    const text = Array.from({ length: 300 }, (_, i) => String.fromCharCode(97 + (i % 26))).join('');
+    const GET = handlerFor(() => ({ name: 'log.txt', size: 300, body: () => chunks([text.slice(0, 7), text.slice(7, 255), text.slice(255)]) }));
+    const response = await call(GET, {}, { headers: { range: 'bytes=250-259,1-2' } });
+    expect(response.status).toBe(206);
+    const parts = parseMultipart(await bodyOf(response), response.headers.get('content-type')!);
+    // Parts come back in ascending order (RFC 9110 §14.6 allows it), so the stream only moves forward.
+    expect(parts.map((part) => part.bytes.toString())).toEqual([text.slice(1, 3), text.slice(250, 260)]);
+  });
+
+  it('never calls a lazy body for HEAD or 304', async () => {
+    const body = vi.fn(() => chunks(['x']));
+    const GET = handlerFor(() => ({ name: 'x.txt', size: 1, etag: '"v1"', body }));
+    expect((await call(GET, {}, { method: 'HEAD' })).status).toBe(200);
+    expect((await call(GET, {}, { headers: { 'if-none-match': '"v1"' } })).status).toBe(304);
+    expect(body).not.toHaveBeenCalled();
+  });
+
+  it('cancels an eager ReadableStream body that is not needed', async () => {
+    const cancel = vi.fn();
+    const GET = handlerFor(() => ({
+      name: 'x.txt',
+      size: 1,
+      body: new ReadableStream({ pull: (c) => c.enqueue(new Uint8Array([1])), cancel }),
+    }));
+    await call(GET, {}, { method: 'HEAD' });
+    expect(cancel).toHaveBeenCalledOnce();
+  });
+
+  it('fails the transfer when a stream ends before its declared size', async () => {
+    const onError = vi.fn();
+    const GET = handlerFor(() => ({ name: 'x.txt', size: 10, body: () => chunks(['abc']) }), onError);
+    const response = await call(GET, {});
+    expect(response.headers.get('content-length')).toBe('10');
+    await expect(response.arrayBuffer()).rejects.toThrow(/source ended/);
+    expect(onError).toHaveBeenCalledOnce();
+  });
+
+  it('refuses a string whose declared size is wrong with a 500', async () => {
+    const onError = vi.fn();
+    const GET = handlerFor(() => ({ name: 'x.txt', size: 3, body: 'abcdef' }), onError);
+    const response = await call(GET, {});
+    expect(response.status).toBe(500);
+    expect(await response.text()).toBe('Internal Server Error\n');
+    expect(onError).toHaveBeenCalledOnce();
+  });
+
+  it('404s when the producer returns null', async () => {
+    const GET = downloadHandler({ source: virtual(() => null) });
+    expect((await call(GET, {})).status).toBe(404);
+  });
+});
