@@ -14,9 +14,10 @@ export default defineConfig({
           include: ['test/e2e/**/*.test.ts'],
           testTimeout: 120_000,
           hookTimeout: 300_000,
-          // Each e2e file starts its own servers; running them one after another keeps the
-          // 2-core CI machine from timing out and keeps fd/RSS measurements meaningful.
-          fileParallelism: false,
+          // Each e2e file starts its own servers; running them one after another in one fork keeps
+          // the 2-core CI machine from timing out and keeps fd/RSS measurements meaningful.
+          pool: 'forks',
+          poolOptions: { forks: { singleFork: true } },
         },
       },
     ],

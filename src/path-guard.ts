@@ -1,0 +1,54 @@
+/**
+ * `next-downloadview/proxy`: a guard for Next 16's `proxy.ts` (formerly `middleware.ts`).
+ *
+ * Next answers a download path with malformed percent-encoding (`%c0%af`, a lone `%`) with its
+ * own 500 before any route handler runs; only a proxy can turn that into a clear 400. The guard
+ * also refuses encoded separators and dot-segments early, so they never reach a handler at all.
+ * Route handlers stay safe without it (their keys are validated again); this makes answers precise.
+ *
+ * @example
+ * // proxy.ts
+ * import { downloadPathGuard } from 'next-downloadview/proxy';
+ * export const proxy = downloadPathGuard();
+ * export const config = { matcher: '/files/:path*' };
+ */
+
+export interface PathGuardOptions {
+  /**
+   * Path prefixes to guard; other requests pass untouched. Use the proxy `matcher` too, so
+   * Next does not run the proxy for unrelated pages.
+   * @default ['/'] (everything the matcher sends)
+   */
+  prefixes?: readonly string[];
+}
+
+/** Why a path is refused, or `undefined` when it may proceed to the route. */
+export function unsafePathReason(pathname: string): string | undefined {
+  for (const raw of pathname.split('/')) {
+    let segment: string;
+    try {
+      // Throws on a lone `%`, non-hex escapes and invalid UTF-8 such as overlong `%c0%af`.
+      segment = decodeURIComponent(raw);
+    } catch {
+      return 'malformed percent-encoding';
+    }
+    if (segment.includes('/') || segment.includes('\\')) return 'encoded path separator';
+    if (segment.includes('\0')) return 'NUL byte';
+    if (segment === '.' || segment === '..') return 'dot-segment';
+  }
+  return undefined;
+}
+
+/** A `proxy` function: `400 Bad Request` for unsafe paths, otherwise `undefined` (continue). */
+export function downloadPathGuard(options: PathGuardOptions = {}): (request: Request) => Response | undefined {
+  const prefixes = options.prefixes ?? ['/'];
+  return function downloadPathGuardProxy(request: Request): Response | undefined {
+    const { pathname } = new URL(request.url);
+    if (!prefixes.some((prefix) => pathname.startsWith(prefix))) return undefined;
+    if (unsafePathReason(pathname) === undefined) return undefined;
+    return new Response('Bad Request\n', {
+      status: 400,
+      headers: { 'content-type': 'text/plain; charset=utf-8', 'cache-control': 'no-store', 'x-content-type-options': 'nosniff' },
+    });
+  };
+}
