@@ -1,6 +1,5 @@
 /** Small HTTP tools for end-to-end tests: raw requests, hashing, descriptor counts. */
 import { createHash } from 'node:crypto';
-import { readdirSync, readlinkSync } from 'node:fs';
 import { request as httpRequest, type IncomingHttpHeaders } from 'node:http';
 import { connect } from 'node:net';
 
@@ -87,17 +86,4 @@ export function hashedGet(url: string, headers: Record<string, string> = {}, met
 
 export function sha256(data: Uint8Array): string {
   return createHash('sha256').update(data).digest('hex');
-}
-
-/** Open file descriptors of a process that point at files under `prefix` (Linux /proc). */
-export function openFilesUnder(pid: number, prefix: string): number {
-  let count = 0;
-  for (const fd of readdirSync(`/proc/${pid}/fd`)) {
-    try {
-      if (readlinkSync(`/proc/${pid}/fd/${fd}`).startsWith(prefix)) count += 1;
-    } catch {
-      // the descriptor closed while we looked
-    }
-  }
-  return count;
 }

@@ -1,0 +1,161 @@
+/**
+ * Offload proven behind the real servers: `next start` (backend chosen by DOWNLOADVIEW_BACKEND)
+ * behind nginx, Apache + mod_xsendfile, lighttpd and Caddy, each started from the shipped config.
+ */
+import { chmodSync, symlinkSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ensureBuilt, fixtureApp } from '../helpers/fixture.js';
+import { hashedGet, rawGet } from '../helpers/http.js';
+import { createMediaRoot, writeLargeFile, type LargeFile } from '../helpers/media.js';
+import { startNext, type RunningNext } from '../helpers/next-server.js';
+import { PROXY_KINDS, startProxy, type ProxyKind, type RunningProxy } from '../helpers/proxies.js';
+
+const MiB = 1 << 20;
+const oddNames = ['with space.txt', '100%.txt', 'what?.txt', 'hash#tag.txt', 'é.txt', '名前.txt', '🎉 party.txt'];
+
+let media: ReturnType<typeof createMediaRoot>;
+let big: LargeFile;
+
+beforeAll(async () => {
+  media = createMediaRoot('dv-proxies-');
+  // The proxies' workers run as `nobody`: the files must be world-readable.
+  chmodSync(media.root, 0o755);
+  big = writeLargeFile(path.join(media.root, 'big.bin'), 100 * MiB);
+  media.write('hello.txt', 'Hello through the proxy!\n');
+  media.write('private/secret.txt', 'private bytes\n');
+  for (const name of oddNames) media.write(`odd/${name}`, `bytes of ${name}\n`);
+  writeFileSync(`${media.root}-outside.txt`, 'OUTSIDE-THE-ROOT\n');
+  symlinkSync(`${media.root}-outside.txt`, path.join(media.root, 'escape.txt'));
+  await ensureBuilt(fixtureApp);
+}, 300_000);
+
+afterAll(() => media?.cleanup());
+
+/** The environment that makes the same route offload to `kind` (explicit rules for nginx). */
+function backendEnv(kind: ProxyKind): Record<string, string> {
+  return kind === 'nginx'
+    ? { DOWNLOADVIEW_BACKEND: 'nginx', DOWNLOADVIEW_RULES: `${media.root}=/_protected/media` }
+    : { DOWNLOADVIEW_BACKEND: kind };
+}
+
+describe.each(PROXY_KINDS)('behind %s', (kind) => {
+  let next: RunningNext;
+  let proxy: RunningProxy;
+  const url = (target: string) => `${proxy.url}${target}`;
+
+  beforeAll(async () => {
+    next = await startNext(fixtureApp, { MEDIA_ROOT: media.root, ...backendEnv(kind) });
+    proxy = await startProxy(kind, { upstreamPort: next.port, mediaRoot: media.root });
+  }, 60_000);
+  afterAll(async () => {
+    await proxy?.stop();
+    await next?.stop();
+  });
+
+  it('the app offloads: the bare app answers an empty 200 with the offload header', async () => {
+    const direct = await hashedGet(`${next.url}/files/hello.txt`);
+    expect(direct.status).toBe(200);
+    expect(direct.length).toBe(0);
+    expect(direct.headers[kind === 'nginx' || kind === 'caddy' ? 'x-accel-redirect' : 'x-sendfile']).toBeTruthy();
+  });
+
+  it('sends 100 MiB byte-exact from the proxy (Content-Length present, no offload header)', async () => {
+    const response = await hashedGet(url('/files/big.bin'));
+    expect(response.status).toBe(200);
+    expect(response.sha256).toBe(big.sha256);
+    // Next strips Content-Length from handler responses: its presence shows the proxy sent the body.
+    expect(response.headers['content-length']).toBe(String(big.size));
+    expect(response.headers['x-accel-redirect']).toBeUndefined();
+    expect(response.headers['x-sendfile']).toBeUndefined();
+    expect(response.headers['content-disposition']).toBe('attachment; filename="big.bin"');
+    expect(response.headers['content-type']).toBe('application/octet-stream');
+  });
+
+  it('answers a single range byte-exact', async () => {
+    const start = 3 * MiB + 7;
+    const end = 9 * MiB;
+    const response = await hashedGet(url('/files/big.bin'), { range: `bytes=${start}-${end}` });
+    expect(response.status).toBe(206);
+    expect(response.headers['content-range']).toBe(`bytes ${start}-${end}/${big.size}`);
+    expect(response.sha256).toBe(big.rangeHash(start, end));
+  });
+
+  it('answers multi-range as multipart/byteranges', async () => {
+    const response = await hashedGet(url('/files/big.bin'), { range: 'bytes=0-99,5000000-5000099' });
+    expect(response.status).toBe(206);
+    expect(String(response.headers['content-type'])).toMatch(/^multipart\/byteranges; boundary=/);
+    const body = response.body!.toString('latin1');
+    expect(body).toContain(`bytes 0-99/${big.size}`);
+    expect(body).toContain(`bytes 5000000-5000099/${big.size}`);
+  });
+
+  it('answers an unsatisfiable range with 416', async () => {
+    const response = await hashedGet(url('/files/big.bin'), { range: `bytes=${big.size + 10}-` });
+    expect(response.status).toBe(416);
+  });
+
+  it('revalidates with 304 using the validators the client got through this proxy', async () => {
+    const first = await hashedGet(url('/files/hello.txt'));
+    expect(first.status).toBe(200);
+    const etag = String(first.headers.etag);
+    const lastModified = String(first.headers['last-modified']);
+    expect(etag).not.toBe('"0"');
+    expect((await hashedGet(url('/files/hello.txt'), { 'if-none-match': etag })).status).toBe(304);
+    expect((await hashedGet(url('/files/hello.txt'), { 'if-modified-since': lastModified })).status).toBe(304);
+  });
+
+  it.each(oddNames)('downloads %s under the right name and bytes', async (name) => {
+    const response = await hashedGet(url(`/files/odd/${encodeURIComponent(name)}`));
+    expect(response.status).toBe(200);
+    expect(response.body!.toString()).toBe(`bytes of ${name}\n`);
+    const disposition = String(response.headers['content-disposition']);
+    const star = /filename\*=UTF-8''(.+)$/.exec(disposition)?.[1];
+    expect(star ? decodeURIComponent(star) : /filename="(.*)"/.exec(disposition)?.[1]).toBe(name);
+  });
+
+  it('refuses traversal and symlinks out of the root', async () => {
+    for (const target of ['/files/../hello.txt', '/files/%2e%2e/%2e%2e/etc/passwd', '/files/a%2F..%2F..%2Fetc%2Fpasswd', '/files/escape.txt', '/files/%c0%ae%c0%ae/etc/passwd']) {
+      const response = await rawGet(proxy.port, target);
+      expect([400, 404]).toContain(response.status);
+      expect(response.body.toString()).not.toContain('OUTSIDE-THE-ROOT');
+      expect(response.body.toString()).not.toContain('root:');
+    }
+  });
+
+  it('refuses a request straight to the internal location or file path', async () => {
+    const targets = kind === 'nginx' ? ['/_protected/media/hello.txt'] : [`${media.root}/hello.txt`];
+    for (const target of targets) {
+      const response = await rawGet(proxy.port, encodeURI(target));
+      expect(response.status).toBe(404);
+      expect(response.body.toString()).not.toContain('Hello through the proxy');
+    }
+  });
+
+  it('a denied authorize gives 403 and no file bytes', async () => {
+    const response = await rawGet(proxy.port, '/files/private/secret.txt');
+    expect(response.status).toBe(403);
+    expect(response.body.toString()).not.toContain('private bytes');
+    expect(response.headers['x-sendfile']).toBeUndefined();
+  });
+
+  it('client-sent offload headers change nothing', async () => {
+    const response = await rawGet(proxy.port, '/files/hello.txt', {
+      'X-Sendfile-Type': 'X-Accel-Redirect',
+      'X-Accel-Mapping': `${media.root}=/etc/`,
+      'X-Accel-Redirect': '/etc/passwd',
+      'X-Sendfile': '/etc/passwd',
+    });
+    expect(response.status).toBe(200);
+    expect(response.body.toString()).toBe('Hello through the proxy!\n');
+  });
+
+  it('streams a virtual file from the app (fallback) and reports why once', async () => {
+    const response = await hashedGet(url('/virtual/text'));
+    expect(response.status).toBe(200);
+    expect(response.body!.toString()).toBe('Hello, virtual world!\n');
+    await hashedGet(url('/virtual/text'));
+    const reports = next.output().match(new RegExp(`\\[next-downloadview\\] ${kind} cannot serve virtual files; streamed by the app`, 'g')) ?? [];
+    expect(reports).toHaveLength(1);
+  });
+});
