@@ -5,7 +5,7 @@
 import { DownloadError } from './errors.js';
 import { errorResponse } from './http/responses.js';
 import { resolveOptions, type AuthorizeResult, type DownloadHandlerOptions, type ResolvedOptions } from './options.js';
-import { preconditionResponse, representationHeaders, serveFile, type ServeOptions } from './serve.js';
+import { preconditionResponse, representationOf, serveFile, type ServeOptions } from './serve.js';
 import type { DownloadFile, FileTarget, RouteContext, RouteParams } from './types.js';
 
 /** A route handler for GET and HEAD; also exposes itself as `.GET` and `.HEAD`. */
@@ -40,16 +40,17 @@ export function downloadHandler<TRecord = unknown>(options: DownloadHandlerOptio
       file = await located.load();
       if (!file) return errorResponse(404);
       const serveOptions = serveOptionsFor(file, located.target, config, request);
-      const headers = representationHeaders(file, serveOptions);
+      const representation = representationOf(file, serveOptions);
       const plan = config.backend.plan(file);
       if (plan.kind === 'offload') {
         // Proxies without their own conditional handling get our 304/412 instead.
-        const conditional = config.backend.handlesPreconditions ? undefined : preconditionResponse(request, file, headers);
+        const conditional = config.backend.handlesPreconditions ? undefined : preconditionResponse(request, file, representation);
+        if (conditional) return conditional;
         file.dispose?.();
-        return conditional ?? config.backend.respond(plan.location, headers);
+        return config.backend.respond(plan.location, representation.headers);
       }
       if (plan.reason) config.reportFallback(plan.reason, request);
-      return await serveFile(request, file, serveOptions, headers);
+      return await serveFile(request, file, serveOptions, representation);
     } catch (error) {
       file?.dispose?.();
       if (error instanceof DownloadError && error.status === 404) return errorResponse(404);

@@ -2,7 +2,7 @@
 export { downloadHandler, type DownloadRouteHandler } from './handler.js';
 export type { Authorize, AuthorizeResult, DownloadHandlerOptions, PerFile } from './options.js';
 export { DownloadError, type DownloadErrorCode } from './errors.js';
-export { serveFile, type ServeOptions } from './serve.js';
+export { representationOf, serveFile, type Representation, type ServeOptions } from './serve.js';
 
 export { filesystem, type FilesystemOptions, type FilesystemSource } from './sources/filesystem.js';
 export { virtual, virtualFile, type VirtualBody, type VirtualFileSpec, type VirtualProducer, type VirtualSource } from './sources/virtual.js';

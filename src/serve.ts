@@ -34,46 +34,53 @@ export interface ServeOptions {
 // Next's per-chunk pipe cost too often, larger ones gain nothing and hold more memory.
 const CHUNK_SIZE = 256 * 1024;
 
-/** Headers every successful response for this file carries (200, 206, 304, HEAD). */
-export function representationHeaders(file: DownloadFile, options: ServeOptions): Headers {
+/** Headers and validators of the successful response, computed once per request. */
+export interface Representation {
+  headers: Headers;
+  validators: Validators;
+}
+
+/** Headers every successful response for this file carries (200, 206, 304, HEAD, offload). */
+export function representationOf(file: DownloadFile, options: ServeOptions): Representation {
   const name = options.filename ?? file.name;
+  const validators = validatorsOf(file);
   const headers = new Headers(options.headers);
   headers.set('content-type', contentTypeFor(name, options.contentType ?? file.contentType));
   headers.set('content-disposition', contentDisposition(options.disposition, name));
   headers.set('cache-control', options.cacheControl);
   headers.set('x-content-type-options', 'nosniff');
-  const { etag, lastModified } = validatorsOf(file);
-  if (etag) headers.set('etag', etag);
-  if (lastModified) headers.set('last-modified', formatHttpDate(lastModified));
+  if (validators.etag) headers.set('etag', validators.etag);
+  if (validators.lastModified) headers.set('last-modified', formatHttpDate(validators.lastModified));
   // RFC 9110 §14.3: advertise ranges only when we can honour them.
   headers.set('accept-ranges', file.size === undefined ? 'none' : 'bytes');
-  return headers;
+  return { headers, validators };
 }
 
-/** The validators of a file: its own ETag if strong or given, else a weak one from size+mtime. */
-export function validatorsOf(file: DownloadFile): Validators {
+/** The validators of a file: its own ETag if it has one, else a weak one from size+mtime. */
+function validatorsOf(file: DownloadFile): Validators {
   const lastModified = file.mtime && !Number.isNaN(file.mtime.getTime()) ? file.mtime : undefined;
   const etag = file.etag ?? (file.size !== undefined && lastModified ? weakETag(file.size, lastModified.getTime()) : undefined);
   return { etag, lastModified };
 }
 
 /** The 412 or 304 the request's preconditions call for (RFC 9110 §13.2.2), if any. */
-export function preconditionResponse(request: Request, file: DownloadFile, headers: Headers): Response | undefined {
-  const outcome = evaluatePreconditions(request.method, request.headers, validatorsOf(file));
+export function preconditionResponse(request: Request, file: DownloadFile, representation: Representation): Response | undefined {
+  const outcome = evaluatePreconditions(request.method, request.headers, representation.validators);
   if (outcome === 'precondition-failed') return withoutBody(file, errorResponse(412));
-  if (outcome === 'not-modified') return withoutBody(file, notModified(headers));
+  if (outcome === 'not-modified') return withoutBody(file, notModified(representation.headers));
   return undefined;
 }
 
+/** Stream `file` as the response to `request`: 200, 206, 304, 412, 416 or a HEAD answer. */
 export async function serveFile(
   request: Request,
   file: DownloadFile,
   options: ServeOptions,
-  headers: Headers = representationHeaders(file, options),
+  representation: Representation = representationOf(file, options),
 ): Promise<Response> {
-  const conditional = preconditionResponse(request, file, headers);
+  const conditional = preconditionResponse(request, file, representation);
   if (conditional) return conditional;
-  const validators = validatorsOf(file);
+  const { headers, validators } = representation;
 
   const size = file.size;
   const ranges = size === undefined || request.method !== 'GET' ? undefined : selectRanges(request, size, validators, options);
