@@ -1,0 +1,30 @@
+import { describe, expect, it } from 'vitest';
+import * as main from '../../src/index.js';
+import * as guard from '../../src/path-guard.js';
+
+// A snapshot of the public runtime API: removing or renaming an export is a breaking change
+// and must show up here.
+describe('public exports', () => {
+  it('next-downloadview', () => {
+    expect(Object.keys(main).sort()).toEqual([
+      'DownloadError',
+      'apache',
+      'backendFromEnv',
+      'caddy',
+      'downloadHandler',
+      'filesystem',
+      'lighttpd',
+      'nginx',
+      'none',
+      'record',
+      'representationOf',
+      'serveFile',
+      'virtual',
+      'virtualFile',
+    ]);
+  });
+
+  it('next-downloadview/proxy', () => {
+    expect(Object.keys(guard).sort()).toEqual(['downloadPathGuard', 'unsafePathReason']);
+  });
+});
