@@ -21,6 +21,9 @@
  * wraps `writeHead` per response on top of this one, so its decision is already made (and its
  * `Content-Encoding` set) when the hook looks. `write` and `end` then count the body against the
  * declared length and close the connection rather than let a different body look complete.
+ *
+ * (Not named instrumentation.ts: this repository is the Turbopack root of its own apps, and
+ * Turbopack would take <root>/src/instrumentation.ts for theirs.)
  */
 import { ServerResponse, type OutgoingHttpHeader, type OutgoingHttpHeaders } from 'node:http';
 import { LENGTH_HINT_HEADER, lengthHintState, readLengthHint } from './length-hint.js';
@@ -52,7 +55,7 @@ interface Declared {
 const patched = Symbol.for('next-downloadview.content-length-hook');
 const declaredKey = Symbol.for('next-downloadview.declared-length');
 type Prototype = ServerResponse & { [patched]?: Originals; writeHeader?: WriteHead };
-type Response = ServerResponse & { [declaredKey]?: Declared };
+type CountedResponse = ServerResponse & { [declaredKey]?: Declared };
 
 /**
  * Install the hook (idempotent) and start marking the library's exactly-sized responses.
@@ -93,7 +96,7 @@ export function registerContentLength(): void {
   lengthHintState().installed = true;
 }
 
-function declareLength(response: Response, originals: Originals, args: [number, ...unknown[]]): ServerResponse {
+function declareLength(response: CountedResponse, originals: Originals, args: [number, ...unknown[]]): ServerResponse {
   const [statusCode, reason, headers] = args as [number, string | InlineHeaders | undefined, InlineHeaders | undefined];
   // Node's argument rules: writeHead(statusCode[, statusMessage][, headers]).
   const inline = typeof reason === 'string' ? headers : (headers ?? reason);
@@ -137,7 +140,7 @@ function mayDeclareLength(response: ServerResponse, status: number, length: numb
   return Number.isSafeInteger(length) && length >= 0;
 }
 
-function countWrite(response: Response, originals: Originals, args: unknown[]): boolean {
+function countWrite(response: CountedResponse, originals: Originals, args: unknown[]): boolean {
   declareBeforeFirstByte(response);
   const declared = response[declaredKey];
   const bytes = declared && !declared.failed ? toBytes(args[0], args[1]) : undefined;
@@ -152,7 +155,7 @@ function countWrite(response: Response, originals: Originals, args: unknown[]): 
   return originals.write.call(response, bytes.subarray(0, bytes.byteLength - 1), callback);
 }
 
-function countEnd(response: Response, originals: Originals, args: unknown[]): ServerResponse {
+function countEnd(response: CountedResponse, originals: Originals, args: unknown[]): ServerResponse {
   declareBeforeFirstByte(response);
   const declared = response[declaredKey];
   if (!declared || declared.failed) return originals.end.apply(response, args);
@@ -178,7 +181,7 @@ function countEnd(response: Response, originals: Originals, args: unknown[]): Se
  * Node writes the head lazily, from inside the first write() or end(). Writing it first means
  * the length is declared before that first chunk is counted. Only for the library's responses.
  */
-function declareBeforeFirstByte(response: Response): void {
+function declareBeforeFirstByte(response: ServerResponse): void {
   if (!response.headersSent && response.hasHeader(LENGTH_HINT_HEADER)) response.writeHead(response.statusCode);
 }
 
