@@ -1,0 +1,175 @@
+/** The benchmark targets: how to start each one fresh, and which URLs serve the three files. */
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { freePort, startNext } from '../test/helpers/next-server.js';
+import { startProxy, type ProxyKind } from '../test/helpers/proxies.js';
+
+const benchDir = path.dirname(fileURLToPath(import.meta.url));
+export const benchAppDir = path.join(benchDir, 'app');
+
+export interface Running {
+  url: string;
+  /** The process whose memory is reported (the Next server for Next targets). */
+  pid: number;
+  stop(): Promise<void>;
+}
+
+export interface BenchContext {
+  /** Real path of the generated files (1k.bin, 100m.bin, 1g.bin), readable by `nobody`. */
+  mediaRoot: string;
+}
+
+export interface Target {
+  id: string;
+  label: string;
+  /** Path serving the 1 KiB file (or 1 KiB from memory). */
+  small: string;
+  /** Path prefix serving any generated file (`${files}100m.bin`); absent for 1-KiB-only targets. */
+  files?: string;
+  /** Whether the target implements Range (checked with one 206). */
+  range: boolean;
+  /** Whether the Next server's RSS is measured under 8 concurrent large downloads. */
+  memory: boolean;
+  start(context: BenchContext): Promise<Running>;
+}
+
+function nextTarget(id: string, label: string, paths: Pick<Target, 'small' | 'files' | 'range' | 'memory'>, env: (context: BenchContext) => NodeJS.ProcessEnv = () => ({})): Target {
+  return {
+    id,
+    label,
+    ...paths,
+    async start(context) {
+      const next = await startNext(benchAppDir, { BENCH_MEDIA_ROOT: context.mediaRoot, ...env(context) });
+      return { url: next.url, pid: next.pid, stop: () => next.stop() };
+    },
+  };
+}
+
+/** The library behind a real proxy: `next start` with DOWNLOADVIEW_BACKEND, and the proxy in front. */
+function offloadTarget(kind: ProxyKind, label: string): Target {
+  return behindProxy(kind, `lib-${kind}`, label, { small: '/files/1k.bin', files: '/files/', range: true, memory: false }, (context) => ({
+    DOWNLOADVIEW_BACKEND: kind,
+    // nginx maps the root to its internal location; the others see the same paths (identity).
+    ...(kind === 'nginx' ? { DOWNLOADVIEW_RULES: `${context.mediaRoot}=/_protected/media` } : {}),
+  }));
+}
+
+/** `next start` (with `env`) and the proxy from example-app/deploy in front of it. */
+function behindProxy(
+  kind: ProxyKind,
+  id: string,
+  label: string,
+  paths: Pick<Target, 'small' | 'files' | 'range' | 'memory'>,
+  env: (context: BenchContext) => NodeJS.ProcessEnv = () => ({}),
+): Target {
+  return {
+    id,
+    label,
+    ...paths,
+    async start(context) {
+      const next = await startNext(benchAppDir, { BENCH_MEDIA_ROOT: context.mediaRoot, ...env(context) });
+      try {
+        const proxy = await startProxy(kind, { upstreamPort: next.port, mediaRoot: context.mediaRoot });
+        return {
+          url: proxy.url,
+          pid: next.pid,
+          async stop() {
+            await proxy.stop();
+            await next.stop();
+          },
+        };
+      } catch (error) {
+        await next.stop();
+        throw error;
+      }
+    },
+  };
+}
+
+export const targets: readonly Target[] = [
+  {
+    id: 'nginx-static',
+    label: 'nginx static',
+    small: '/1k.bin',
+    files: '/',
+    range: true,
+    memory: false,
+    start: (context) => startNginxStatic(context.mediaRoot),
+  },
+  {
+    id: 'node-send',
+    label: 'Node http + send',
+    small: '/1k.bin',
+    files: '/',
+    range: true,
+    memory: false,
+    start: (context) => startSendServer(context.mediaRoot),
+  },
+  nextTarget('next-public', 'Next public/', { small: '/1k.bin', files: '/', range: true, memory: true }),
+  nextTarget('next-bare', 'Next bare handler (1 KiB in memory)', { small: '/bare', range: false, memory: false }),
+  nextTarget('next-bare-param', 'Next bare handler on [...path] (1 KiB in memory)', { small: '/bare-param/1k.bin', range: false, memory: false }),
+  nextTarget('next-readfile', 'Next readFile handler', { small: '/readfile/1k.bin', files: '/readfile/', range: false, memory: true }),
+  nextTarget('next-toweb', 'Next toWeb(createReadStream) handler', { small: '/toweb/1k.bin', files: '/toweb/', range: false, memory: true }),
+  nextTarget('lib-direct', 'library direct (filesystem)', { small: '/files/1k.bin', files: '/files/', range: true, memory: true }),
+  nextTarget('lib-virtual', 'library direct (virtual, 1 KiB in memory)', { small: '/virtual', range: true, memory: false }),
+  // The proxy hop's own cost: the bare handler through the same nginx, the floor for lib-nginx's 1 KiB.
+  behindProxy('nginx', 'next-bare-nginx', 'Next bare handler behind nginx (1 KiB in memory)', { small: '/bare', range: false, memory: false }),
+  offloadTarget('nginx', 'library + nginx offload'),
+  offloadTarget('apache', 'library + Apache offload'),
+  offloadTarget('lighttpd', 'library + lighttpd offload'),
+  offloadTarget('caddy', 'library + Caddy offload'),
+];
+
+async function startNginxStatic(mediaRoot: string): Promise<Running> {
+  const runtimeDir = await mkdtemp(path.join(tmpdir(), 'ndv-bench-nginx-'));
+  const port = await freePort();
+  const template = await readFile(path.join(benchDir, 'nginx-static.conf'), 'utf8');
+  const config = path.join(runtimeDir, 'nginx.conf');
+  await writeFile(config, template.replaceAll('{{LISTEN_PORT}}', String(port)).replaceAll('{{MEDIA_ROOT}}', mediaRoot).replaceAll('{{RUNTIME_DIR}}', runtimeDir));
+  const child = spawn('/usr/sbin/nginx', ['-p', runtimeDir, '-e', path.join(runtimeDir, 'error.log'), '-c', config, '-g', 'daemon off;'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  return ready(child, `http://127.0.0.1:${port}`, async () => rm(runtimeDir, { recursive: true, force: true }));
+}
+
+async function startSendServer(mediaRoot: string): Promise<Running> {
+  const port = await freePort();
+  const child = spawn(process.execPath, [path.join(benchDir, 'send-server.mjs'), String(port), mediaRoot], { stdio: ['ignore', 'pipe', 'pipe'] });
+  return ready(child, `http://127.0.0.1:${port}`, async () => undefined);
+}
+
+/** Wait until `url` answers (any status), then hand out a stop() that SIGTERMs and waits. */
+async function ready(child: ReturnType<typeof spawn>, url: string, cleanup: () => Promise<void>): Promise<Running> {
+  let output = '';
+  child.stdout?.on('data', (chunk) => (output += chunk));
+  child.stderr?.on('data', (chunk) => (output += chunk));
+  const exited = once(child, 'exit');
+  const stop = async (): Promise<void> => {
+    if (child.exitCode === null && child.signalCode === null) {
+      child.kill('SIGTERM');
+      const timer = setTimeout(() => child.kill('SIGKILL'), 5000);
+      await exited;
+      clearTimeout(timer);
+    }
+    await cleanup();
+  };
+  const deadline = Date.now() + 15_000;
+  for (;;) {
+    if (child.exitCode !== null) {
+      await cleanup();
+      throw new Error(`${url}: server exited with ${child.exitCode}:\n${output}`);
+    }
+    try {
+      await fetch(`${url}/__ready`, { signal: AbortSignal.timeout(1000) });
+      return { url, pid: child.pid!, stop };
+    } catch {
+      if (Date.now() > deadline) {
+        await stop();
+        throw new Error(`${url}: no answer within 15 s:\n${output}`);
+      }
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+  }
+}

@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# `npm run bench`: build the library and the bench app, then time every target (see bench/run.ts for
+# the BENCH_* settings; BENCH_DURATION=2 BENCH_ROUNDS=1 BENCH_HUGE=0 is a quick smoke run).
+# Needs nginx, apache2 + mod_xsendfile, lighttpd, caddy, wrk and curl: scripts/install-system-deps.sh.
+# Not part of `npm test`. Writes bench/results/latest.{md,svg,json}.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export PATH="$PATH:/usr/sbin:/sbin"
+export NEXT_TELEMETRY_DISABLED=1
+
+for bin in wrk curl nginx apache2 lighttpd caddy; do
+  command -v "$bin" >/dev/null 2>&1 || { echo "bench: $bin is missing; run scripts/install-system-deps.sh" >&2; exit 1; }
+done
+
+npm run build
+# Type-check the harness (the loader below only strips types).
+node node_modules/typescript/bin/tsc -p bench/tsconfig.json
+exec node --enable-source-maps --import ./bench/ts-loader.mjs bench/run.ts "$@"
