@@ -38,6 +38,8 @@ export function createBodyStream(
     body.close().catch(options.onError);
   };
   options.signal.addEventListener('abort', release, { once: true });
+  // A client that left while the file was being opened never fires 'abort' again.
+  if (options.signal.aborted) release();
 
   return new ReadableStream<Uint8Array>(
     {

@@ -237,6 +237,15 @@ describe('downloadHandler(filesystem) streaming lifecycle', () => {
     await vi.waitFor(() => expect(openUnder(media.root)).toBe(0));
   });
 
+  it('closes the file when the client was gone before the body was built', async () => {
+    await vi.waitFor(() => expect(openUnder(media.root)).toBe(0));
+    const controller = new AbortController();
+    controller.abort();
+    // Nobody reads or cancels this body: the abort alone must release the file.
+    await call(GET, segments('data.bin'), { signal: controller.signal });
+    await vi.waitFor(() => expect(openUnder(media.root)).toBe(0));
+  });
+
   it('closes the file at the end of the body', async () => {
     await bodyOf(await call(GET, segments('data.bin')));
     await vi.waitFor(() => expect(openUnder(media.root)).toBe(0));

@@ -42,7 +42,7 @@ const unread: Response[] = [];
 export async function call(handler: DownloadRouteHandler, params: RouteParams, options: CallOptions = {}): Promise<Response> {
   const request = new Request('http://localhost/files/x', { method: options.method ?? 'GET', headers: options.headers, signal: options.signal });
   const response = await handler(request, { params: Promise.resolve(params) });
-  unread.push(response);
+  if (!options.signal?.aborted) unread.push(response);
   return response;
 }
 
