@@ -115,6 +115,9 @@ export const targets: readonly Target[] = [
   nextTarget('next-readfile', 'Next readFile handler', { small: '/readfile/1k.bin', files: '/readfile/', range: false, memory: true }),
   nextTarget('next-toweb', 'Next toWeb(createReadStream) handler', { small: '/toweb/1k.bin', files: '/toweb/', range: false, memory: true }),
   nextTarget('lib-direct', 'library direct (filesystem)', { small: '/files/1k.bin', files: '/files/', range: true, memory: true }),
+  nextTarget('lib-direct-blocking', 'library direct (filesystem, blockingMetadata)', { small: '/files/1k.bin', files: '/files/', range: true, memory: false }, () => ({
+    BENCH_BLOCKING_METADATA: '1',
+  })),
   nextTarget('lib-virtual', 'library direct (virtual, 1 KiB in memory)', { small: '/virtual', range: true, memory: false }),
   // The proxy hop's own cost: the bare handler through the same nginx, the floor for lib-nginx's 1 KiB.
   behindProxy('nginx', 'next-bare-nginx', 'Next bare handler behind nginx (1 KiB in memory)', { small: '/bare', range: false, memory: false }),

@@ -9,6 +9,7 @@ import { formatHttpDate } from './http/http-date.js';
 import { createBoundary, multipartLayout } from './http/multipart.js';
 import { evaluatePreconditions, isRangeFresh, type Validators } from './http/preconditions.js';
 import { contentRange, parseRange, resolveRanges, unsatisfiedRange } from './http/range.js';
+import { DownloadError } from './errors.js';
 import { errorResponse } from './http/responses.js';
 import { setLengthHint } from './length-hint.js';
 import { createBodyStream, type BodySegment } from './streams/body-stream.js';
@@ -119,9 +120,33 @@ export async function serveFile(
   // HEAD never opens the body (Next's automatic HEAD would leak the descriptor).
   if (request.method === 'HEAD' || length === 0) return withoutBody(file, new Response(null, { status, headers }));
 
+  const [only] = segments;
+  if (segments.length === 1 && only?.kind === 'range' && length !== undefined && length <= CHUNK_SIZE) {
+    // A body that fits one chunk is read at once and sent as bytes: no stream for Next to pipe,
+    // and the file is released before the response is written (see bench/results).
+    const bytes = await readSmallBody(file, request.signal, only.start, length, options.onError);
+    return new Response(bytes as Uint8Array<ArrayBuffer>, { status, headers });
+  }
   const body = await file.open(request.signal);
   const stream = createBodyStream(body, segments, { chunkSize: CHUNK_SIZE, signal: request.signal, onError: options.onError });
   return new Response(stream, { status, headers });
+}
+
+/** Exactly `length` bytes from `start`; a source that ends early is an error before anything is sent. */
+async function readSmallBody(file: DownloadFile, signal: AbortSignal, start: number, length: number, onError: (error: unknown) => void): Promise<Uint8Array> {
+  const body = await file.open(signal);
+  try {
+    const parts: Uint8Array[] = [];
+    for (let received = 0; received < length; ) {
+      const chunk = await body.read(start + received, length - received);
+      if (chunk.byteLength === 0) throw new DownloadError('length_mismatch', `source ended at byte ${start + received}, expected ${start + length}`);
+      parts.push(chunk);
+      received += chunk.byteLength;
+    }
+    return parts.length === 1 ? parts[0]! : Buffer.concat(parts);
+  } finally {
+    body.close().catch(onError);
+  }
 }
 
 /** Ranges to send, `'unsatisfiable'`, or `undefined` for the full representation. */

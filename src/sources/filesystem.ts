@@ -1,6 +1,6 @@
 /** `filesystem({ root })`: files below a directory, addressed by a relative key. */
-import { constants, type Stats } from 'node:fs';
-import { open, realpath, stat, type FileHandle } from 'node:fs/promises';
+import { close, closeSync, constants, fstat, fstatSync, open, openSync, read, realpath, realpathSync, stat, statSync, type Stats } from 'node:fs';
+import { promisify } from 'node:util';
 import { basename, join, relative, resolve, sep } from 'node:path';
 import { DownloadError, invalidOption } from '../errors.js';
 import type { DownloadFile, FileBody, Located, RequestContext, Source } from '../types.js';
@@ -28,6 +28,13 @@ export interface FilesystemOptions {
    * @default false
    */
   dotfiles?: boolean;
+  /**
+   * Make the metadata calls (realpath, stat, open, fstat, close) synchronously on the event loop;
+   * file contents are always read asynchronously. Faster for small files on local disks (see the
+   * benchmark); never use it on network filesystems, where each call would block the server.
+   * @default false
+   */
+  blockingMetadata?: boolean;
 }
 
 export interface FilesystemSource extends Source {
@@ -36,6 +43,42 @@ export interface FilesystemSource extends Source {
   readonly root: string;
   /** Address a file by key directly, e.g. from a `record()` lookup; `null` if the key is refused. */
   file(key: string | readonly string[]): Located | null;
+}
+
+// The callback API on raw descriptors rather than fs/promises' FileHandle: measured ~30% less
+// per-request overhead for the six calls a download makes (no FileHandle object, no GC
+// finaliser). Every descriptor is closed exactly once by the body's owner (streams/body-stream.ts).
+interface MetadataCalls {
+  realpath(path: string): Promise<string>;
+  stat(path: string): Promise<Stats>;
+  open(path: string, flags: number): Promise<number>;
+  fstat(fd: number): Promise<Stats>;
+  close(fd: number): Promise<void>;
+}
+
+const threadpoolCalls: MetadataCalls = {
+  realpath: promisify(realpath.native),
+  stat: promisify(stat),
+  open: promisify(open),
+  fstat: promisify(fstat),
+  close: promisify(close),
+};
+
+// The same calls made on the event loop. Each is a single syscall answered from the kernel's
+// caches on a local disk (microseconds), while a threadpool hand-off costs far more on a busy
+// 2-core server; but on a network filesystem each would stall every other request.
+const blockingCalls: MetadataCalls = {
+  realpath: async (path) => realpathSync.native(path),
+  stat: async (path) => statSync(path),
+  open: async (path, flags) => openSync(path, flags),
+  fstat: async (fd) => fstatSync(fd),
+  close: async (fd) => closeSync(fd),
+};
+
+function readAsync(fd: number, buffer: Buffer, length: number, position: number): Promise<number> {
+  return new Promise((resolve, reject) => {
+    read(fd, buffer, 0, length, position, (error, bytesRead) => (error ? reject(error) : resolve(bytesRead)));
+  });
 }
 
 /** Errors that mean "no such file here" rather than "the server is broken" (as in `send`). */
@@ -50,12 +93,13 @@ export function filesystem(options: FilesystemOptions): FilesystemSource {
   if (options.key !== undefined && typeof options.key !== 'function') invalidOption('filesystem.key', 'must be a function');
 
   const root = resolve(options.root);
+  const calls = options.blockingMetadata === true ? blockingCalls : threadpoolCalls;
   const param = options.param ?? 'path';
   const rules = { denyDotfiles: options.dotfiles !== true };
   // The real root is resolved once, lazily: the directory may be mounted after startup.
   let realRoot: Promise<string> | undefined;
   const realRootOnce = (): Promise<string> => {
-    realRoot ??= realpath(root).catch((error: unknown) => {
+    realRoot ??= calls.realpath(root).catch((error: unknown) => {
       realRoot = undefined;
       throw error;
     });
@@ -69,7 +113,7 @@ export function filesystem(options: FilesystemOptions): FilesystemSource {
     const candidate = join(root, ...segments);
     return {
       target: { kind: 'filesystem', key: relative, path: candidate },
-      load: () => loadFile(root, realRootOnce, candidate),
+      load: () => loadFile(calls, root, realRootOnce, candidate),
     };
   }
 
@@ -84,19 +128,19 @@ export function filesystem(options: FilesystemOptions): FilesystemSource {
   };
 }
 
-async function loadFile(root: string, realRootOnce: () => Promise<string>, candidate: string): Promise<DownloadFile | null> {
+async function loadFile(calls: MetadataCalls, root: string, realRootOnce: () => Promise<string>, candidate: string): Promise<DownloadFile | null> {
   let real: string;
   let stats: Stats;
   let located: string;
   try {
     const rootPath = await realRootOnce();
-    real = await realpath(candidate);
+    real = await calls.realpath(candidate);
     // Containment is checked on real paths, so a symlink that leaves the root is refused.
     if (!isInside(real, rootPath)) return null;
     // The location proxies get is the resolved file under the root *as configured*, so offload
     // rules can name the same root the app was given even when that root is itself a symlink.
     located = join(root, relative(rootPath, real));
-    stats = await stat(real);
+    stats = await calls.stat(real);
   } catch (error) {
     if (isMissing(error)) return null;
     throw new DownloadError('source_error', 'filesystem lookup failed', { cause: error });
@@ -109,7 +153,7 @@ async function loadFile(root: string, realRootOnce: () => Promise<string>, candi
     size: stats.size,
     mtime: stats.mtime,
     path: located,
-    open: () => openVerified(real, stats),
+    open: () => openVerified(calls, real, stats),
   };
 }
 
@@ -117,31 +161,37 @@ async function loadFile(root: string, realRootOnce: () => Promise<string>, candi
  * Open the file and check it is still the one whose metadata went into the headers. O_NOFOLLOW
  * refuses a symlink swapped in at the last component after the containment check.
  */
-async function openVerified(path: string, expected: Stats): Promise<FileBody> {
-  let handle: FileHandle;
+async function openVerified(calls: MetadataCalls, path: string, expected: Stats): Promise<FileBody> {
+  let fd: number;
   try {
-    handle = await open(path, constants.O_RDONLY | constants.O_NOFOLLOW);
+    fd = await calls.open(path, constants.O_RDONLY | constants.O_NOFOLLOW);
   } catch (error) {
     if (isMissing(error)) throw new DownloadError('file_changed', 'file disappeared before it was opened', { cause: error });
     throw new DownloadError('source_error', 'cannot open file', { cause: error });
   }
-  const actual = await handle.stat();
+  let actual: Stats;
+  try {
+    actual = await calls.fstat(fd);
+  } catch (error) {
+    await calls.close(fd);
+    throw new DownloadError('source_error', 'cannot stat opened file', { cause: error });
+  }
   if (actual.ino !== expected.ino || actual.dev !== expected.dev || actual.size !== expected.size || actual.mtimeMs !== expected.mtimeMs) {
-    await handle.close();
+    await calls.close(fd);
     throw new DownloadError('file_changed', 'file changed between stat and open');
   }
-  return fileHandleBody(handle);
+  return descriptorBody(calls, fd);
 }
 
-function fileHandleBody(handle: FileHandle): FileBody {
+function descriptorBody(calls: MetadataCalls, fd: number): FileBody {
   return {
     async read(position, length) {
       // A fresh buffer per chunk: the stream hands it to the socket and never reuses it.
       const buffer = Buffer.allocUnsafe(length);
-      const { bytesRead } = await handle.read(buffer, 0, length, position);
+      const bytesRead = await readAsync(fd, buffer, length, position);
       return bytesRead === length ? buffer : buffer.subarray(0, bytesRead);
     },
-    close: () => handle.close(),
+    close: () => calls.close(fd),
   };
 }
 

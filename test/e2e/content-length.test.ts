@@ -272,7 +272,7 @@ describe('failed transfers with a declared length', () => {
 
   it('fails the transfer when the source ends before the declared size', async () => {
     // /virtual/stream-short declares 100 bytes more than it yields.
-    const declared = Buffer.byteLength(Array.from({ length: 10 }, (_, n) => `line ${n}\n`).join('')) + 100;
+    const declared = Buffer.byteLength(Array.from({ length: 40000 }, (_, n) => `line ${n}\n`).join('')) + 100;
     expectFailedTransfer(await exchange(hooked, '/virtual/stream-short'), declared);
   });
 

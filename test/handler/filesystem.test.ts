@@ -251,3 +251,31 @@ describe('downloadHandler(filesystem) streaming lifecycle', () => {
     await vi.waitFor(() => expect(openUnder(media.root)).toBe(0));
   });
 });
+
+describe('filesystem({ blockingMetadata: true })', () => {
+  let blocking: DownloadRouteHandler;
+  beforeAll(() => {
+    blocking = downloadHandler({ source: filesystem({ root: media.root, blockingMetadata: true }) });
+  });
+
+  it('serves the same bytes, ranges and validators', async () => {
+    const full = await call(blocking, segments('data.bin'));
+    expect(await bodyOf(full)).toEqual(media.files['data.bin']);
+    const range = await call(blocking, segments('data.bin'), { headers: { range: 'bytes=10-19' } });
+    expect(range.status).toBe(206);
+    expect(await bodyOf(range)).toEqual(media.files['data.bin']!.subarray(10, 20));
+    const reference = await headersOf(call(GET, segments('hello.txt')));
+    const same = await headersOf(call(blocking, segments('hello.txt')));
+    expect(same.headers.get('etag')).toBe(reference.headers.get('etag'));
+  });
+
+  it.each([['nope.txt'], ['escape.txt'], ['pipe'], ['nested']])('refuses %s with 404', async (key) => {
+    expect((await call(blocking, segments(key))).status).toBe(404);
+  });
+
+  it('closes every descriptor it opened', async () => {
+    await Promise.all(Array.from({ length: 10 }, async () => bodyOf(await call(blocking, segments('data.bin')))));
+    await Promise.all(Array.from({ length: 10 }, async () => bodyOf(await call(blocking, segments('hello.txt')))));
+    await vi.waitFor(() => expect(openUnder(media.root)).toBe(0));
+  });
+});

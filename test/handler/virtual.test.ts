@@ -75,13 +75,24 @@ describe('downloadHandler(virtual) bodies', () => {
     expect(cancel).toHaveBeenCalledOnce();
   });
 
-  it('fails the transfer when a stream ends before its declared size', async () => {
+  it('fails the transfer when a streamed body ends before its declared size', async () => {
+    const onError = vi.fn();
+    const chunk = 'x'.repeat(100_000);
+    const GET = handlerFor(() => ({ name: 'x.txt', size: 400_000, body: () => chunks([chunk, chunk, chunk]) }), onError);
+    const response = await call(GET, {});
+    expect(response.status).toBe(200);
+    expect(response.headers.get('content-length')).toBe('400000');
+    await expect(response.arrayBuffer()).rejects.toThrow(/source ended/);
+    expect(onError).toHaveBeenCalledOnce();
+  });
+
+  it('answers 500 when a small body (read at once) ends before its declared size', async () => {
     const onError = vi.fn();
     const GET = handlerFor(() => ({ name: 'x.txt', size: 10, body: () => chunks(['abc']) }), onError);
     const response = await call(GET, {});
-    expect(response.headers.get('content-length')).toBe('10');
-    await expect(response.arrayBuffer()).rejects.toThrow(/source ended/);
-    expect(onError).toHaveBeenCalledOnce();
+    expect(response.status).toBe(500);
+    expect(await response.text()).toBe('Internal Server Error\n');
+    expect(onError).toHaveBeenCalledWith(expect.objectContaining({ code: 'length_mismatch' }), expect.any(Request));
   });
 
   it('refuses a string whose declared size is wrong with a 500', async () => {

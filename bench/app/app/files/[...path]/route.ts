@@ -4,4 +4,6 @@ import { mediaRoot } from '../../media';
 
 export const runtime = 'nodejs';
 
-export const { GET, HEAD } = downloadHandler({ source: filesystem({ root: mediaRoot }) });
+export const { GET, HEAD } = downloadHandler({
+  source: filesystem({ root: mediaRoot, blockingMetadata: process.env.BENCH_BLOCKING_METADATA === '1' }),
+});
