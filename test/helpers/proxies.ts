@@ -27,7 +27,7 @@ export interface RunningProxy {
   stop(): Promise<void>;
 }
 
-export const DEPLOY_DIR = fileURLToPath(new URL('../../example-app/deploy/', import.meta.url));
+const DEPLOY_DIR = fileURLToPath(new URL('../../example-app/deploy/', import.meta.url));
 const APACHE_MODULES_DIR = '/usr/lib/apache2/modules';
 const START_TIMEOUT_MS = 15_000;
 const STOP_TIMEOUT_MS = 10_000;
