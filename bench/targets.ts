@@ -37,13 +37,18 @@ export interface Target {
   start(context: BenchContext): Promise<Running>;
 }
 
+/** A fresh `next start` of the bench app on this run's media root. */
+function startBenchApp(context: BenchContext, env: (context: BenchContext) => NodeJS.ProcessEnv) {
+  return startNext(benchAppDir, { BENCH_MEDIA_ROOT: context.mediaRoot, ...env(context) });
+}
+
 function nextTarget(id: string, label: string, paths: Pick<Target, 'small' | 'files' | 'range' | 'memory'>, env: (context: BenchContext) => NodeJS.ProcessEnv = () => ({})): Target {
   return {
     id,
     label,
     ...paths,
     async start(context) {
-      const next = await startNext(benchAppDir, { BENCH_MEDIA_ROOT: context.mediaRoot, ...env(context) });
+      const next = await startBenchApp(context, env);
       return { url: next.url, pid: next.pid, stop: () => next.stop() };
     },
   };
@@ -71,7 +76,7 @@ function behindProxy(
     label,
     ...paths,
     async start(context) {
-      const next = await startNext(benchAppDir, { BENCH_MEDIA_ROOT: context.mediaRoot, ...env(context) });
+      const next = await startBenchApp(context, env);
       try {
         const proxy = await startProxy(kind, { upstreamPort: next.port, mediaRoot: context.mediaRoot });
         return {
