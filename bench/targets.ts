@@ -37,21 +37,36 @@ export interface Target {
   start(context: BenchContext): Promise<Running>;
 }
 
-/** A fresh `next start` of the bench app on this run's media root. */
-function startBenchApp(context: BenchContext, env: (context: BenchContext) => NodeJS.ProcessEnv) {
-  return startNext(benchAppDir, { BENCH_MEDIA_ROOT: context.mediaRoot, ...env(context) });
+type Paths = Pick<Target, 'small' | 'files' | 'range' | 'memory'>;
+type EnvFor = (context: BenchContext) => NodeJS.ProcessEnv;
+
+/** A fresh `next start` of the bench app (with `env`) on this run's media root. */
+function nextTarget(id: string, label: string, paths: Paths, env: EnvFor = () => ({})): Target {
+  return { id, label, ...paths, start: (context) => startBenchApp(context, env) };
 }
 
-function nextTarget(id: string, label: string, paths: Pick<Target, 'small' | 'files' | 'range' | 'memory'>, env: (context: BenchContext) => NodeJS.ProcessEnv = () => ({})): Target {
-  return {
-    id,
-    label,
-    ...paths,
-    async start(context) {
-      const next = await startBenchApp(context, env);
-      return { url: next.url, pid: next.pid, stop: () => next.stop() };
-    },
-  };
+/** The same, with the proxy from example-app/deploy in front of it. */
+function behindProxy(kind: ProxyKind, id: string, label: string, paths: Paths, env: EnvFor = () => ({})): Target {
+  return { id, label, ...paths, start: (context) => startBenchApp(context, env, kind) };
+}
+
+async function startBenchApp(context: BenchContext, env: EnvFor, proxyKind?: ProxyKind): Promise<Running> {
+  const next = await startNext(benchAppDir, { BENCH_MEDIA_ROOT: context.mediaRoot, ...env(context) });
+  if (!proxyKind) return { url: next.url, pid: next.pid, stop: () => next.stop() };
+  try {
+    const proxy = await startProxy(proxyKind, { upstreamPort: next.port, mediaRoot: context.mediaRoot });
+    return {
+      url: proxy.url,
+      pid: next.pid,
+      async stop() {
+        await proxy.stop();
+        await next.stop();
+      },
+    };
+  } catch (error) {
+    await next.stop();
+    throw error;
+  }
 }
 
 /** The library behind a real proxy: `next start` with DOWNLOADVIEW_BACKEND, and the proxy in front. */
@@ -63,37 +78,6 @@ function offloadTarget(kind: ProxyKind, label: string): Target {
   }));
 }
 
-/** `next start` (with `env`) and the proxy from example-app/deploy in front of it. */
-function behindProxy(
-  kind: ProxyKind,
-  id: string,
-  label: string,
-  paths: Pick<Target, 'small' | 'files' | 'range' | 'memory'>,
-  env: (context: BenchContext) => NodeJS.ProcessEnv = () => ({}),
-): Target {
-  return {
-    id,
-    label,
-    ...paths,
-    async start(context) {
-      const next = await startBenchApp(context, env);
-      try {
-        const proxy = await startProxy(kind, { upstreamPort: next.port, mediaRoot: context.mediaRoot });
-        return {
-          url: proxy.url,
-          pid: next.pid,
-          async stop() {
-            await proxy.stop();
-            await next.stop();
-          },
-        };
-      } catch (error) {
-        await next.stop();
-        throw error;
-      }
-    },
-  };
-}
 
 export const targets: readonly Target[] = [
   {
