@@ -154,7 +154,7 @@ function checks(results: BenchResults, summaries: Summary[]): string[] {
   for (const proxy of ['nginx', 'apache', 'lighttpd', 'caddy']) {
     compare(`lib-${proxy}`, 'nginx-static', mbps, 0.95, `offloaded (${proxy}) 100 MiB MB/s vs nginx static`);
   }
-  for (const id of ['lib-direct', 'lib-direct-blocking', 'lib-virtual', 'lib-nginx', 'lib-apache', 'lib-lighttpd', 'lib-caddy']) {
+  for (const id of ['lib-direct', 'lib-direct-threadpool', 'lib-virtual', 'lib-nginx', 'lib-apache', 'lib-lighttpd', 'lib-caddy']) {
     compare(id, 'next-bare', rps, 0.95, `${id} 1 KiB req/s vs bare Next handler`);
   }
   // Same comparison against the bare handler on the library's own route shape (`[...path]`): what
@@ -259,7 +259,7 @@ const palette: Record<string, string> = { reference: '#8c8c8c', next: '#4a7fc1',
 function groupOf(id: string): string {
   if (id === 'nginx-static' || id === 'node-send') return 'reference';
   if (id.startsWith('next-')) return 'next';
-  if (id === 'lib-direct' || id === 'lib-direct-blocking' || id === 'lib-virtual') return 'library';
+  if (id === 'lib-direct' || id === 'lib-direct-threadpool' || id === 'lib-virtual') return 'library';
   return 'offload';
 }
 

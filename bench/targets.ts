@@ -103,9 +103,9 @@ export const targets: readonly Target[] = [
   nextTarget('next-bare-param', 'Next bare handler on [...path] (1 KiB in memory)', { small: '/bare-param/1k.bin', range: false, memory: false }),
   nextTarget('next-readfile', 'Next readFile handler', { small: '/readfile/1k.bin', files: '/readfile/', range: false, memory: true }),
   nextTarget('next-toweb', 'Next toWeb(createReadStream) handler', { small: '/toweb/1k.bin', files: '/toweb/', range: false, memory: true }),
-  nextTarget('lib-direct', 'library direct (filesystem)', { small: '/files/1k.bin', files: '/files/', range: true, memory: true }),
-  nextTarget('lib-direct-blocking', 'library direct (filesystem, blockingMetadata)', { small: '/files/1k.bin', files: '/files/', range: true, memory: false }, () => ({
-    BENCH_BLOCKING_METADATA: '1',
+  nextTarget('lib-direct', 'library direct (filesystem, io auto)', { small: '/files/1k.bin', files: '/files/', range: true, memory: true }),
+  nextTarget('lib-direct-threadpool', "library direct (filesystem, io 'threadpool')", { small: '/files/1k.bin', files: '/files/', range: true, memory: false }, () => ({
+    BENCH_FS_IO: 'threadpool',
   })),
   nextTarget('lib-virtual', 'library direct (virtual, 1 KiB in memory)', { small: '/virtual', range: true, memory: false }),
   // The proxy hop's own cost: the bare handler through the same nginx, the floor for lib-nginx's 1 KiB.

@@ -1,7 +1,7 @@
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
+import { mkdirSync, rmSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it, onTestFinished, vi } from 'vitest';
 import { downloadHandler, filesystem, type DownloadRouteHandler } from '../../src/index.js';
 import { bodyOf, call, createMedia, headersOf, openUnder, parseMultipart, releaseUnread, segments, type Media } from './support.js';
 
@@ -252,30 +252,61 @@ describe('downloadHandler(filesystem) streaming lifecycle', () => {
   });
 });
 
-describe('filesystem({ blockingMetadata: true })', () => {
-  let blocking: DownloadRouteHandler;
+// The default `io: 'auto'` runs the suites above in whichever mode this machine's filesystem gets;
+// both modes are pinned here explicitly. data.bin (1 MiB) streams through threadpool reads in
+// either mode; hello.txt (14 bytes) and the ranges below are single reads (synchronous when blocking).
+describe.each([['blocking' as const], ['threadpool' as const]])("filesystem({ io: '%s' })", (io) => {
+  let handler: DownloadRouteHandler;
   beforeAll(() => {
-    blocking = downloadHandler({ source: filesystem({ root: media.root, blockingMetadata: true }) });
+    handler = downloadHandler({ source: filesystem({ root: media.root, io }) });
+  });
+
+  it('reports the mode it runs in', async () => {
+    expect(await filesystem({ root: media.root, io }).ioMode()).toBe(io);
   });
 
   it('serves the same bytes, ranges and validators', async () => {
-    const full = await call(blocking, segments('data.bin'));
+    const full = await call(handler, segments('data.bin'));
     expect(await bodyOf(full)).toEqual(media.files['data.bin']);
-    const range = await call(blocking, segments('data.bin'), { headers: { range: 'bytes=10-19' } });
+    const range = await call(handler, segments('data.bin'), { headers: { range: 'bytes=10-19' } });
     expect(range.status).toBe(206);
     expect(await bodyOf(range)).toEqual(media.files['data.bin']!.subarray(10, 20));
+    const wide = await call(handler, segments('data.bin'), { headers: { range: 'bytes=1000-201000' } });
+    expect(await bodyOf(wide)).toEqual(media.files['data.bin']!.subarray(1000, 201001));
+    const small = await call(handler, segments('hello.txt'));
+    expect(await bodyOf(small)).toEqual(media.files['hello.txt']);
     const reference = await headersOf(call(GET, segments('hello.txt')));
-    const same = await headersOf(call(blocking, segments('hello.txt')));
-    expect(same.headers.get('etag')).toBe(reference.headers.get('etag'));
+    expect(small.headers.get('etag')).toBe(reference.headers.get('etag'));
   });
 
-  it.each([['nope.txt'], ['escape.txt'], ['pipe'], ['nested']])('refuses %s with 404', async (key) => {
-    expect((await call(blocking, segments(key))).status).toBe(404);
+  it.each([['nope.txt'], ['escape.txt'], ['escape-dir/secret.txt'], ['pipe'], ['nested']])('refuses %s with 404', async (key) => {
+    expect((await call(handler, segments(key))).status).toBe(404);
   });
 
   it('closes every descriptor it opened', async () => {
-    await Promise.all(Array.from({ length: 10 }, async () => bodyOf(await call(blocking, segments('data.bin')))));
-    await Promise.all(Array.from({ length: 10 }, async () => bodyOf(await call(blocking, segments('hello.txt')))));
+    await Promise.all(Array.from({ length: 10 }, async () => bodyOf(await call(handler, segments('data.bin')))));
+    await Promise.all(Array.from({ length: 10 }, async () => bodyOf(await call(handler, segments('hello.txt')))));
     await vi.waitFor(() => expect(openUnder(media.root)).toBe(0));
+  });
+});
+
+describe("filesystem({ io: 'auto' })", () => {
+  it('blocks only on a local filesystem: tmpfs here', async () => {
+    // /dev/shm is tmpfs on Linux (Debian and every container runtime mount it).
+    const mode = await filesystem({ root: '/dev/shm' }).ioMode();
+    expect(mode).toBe(process.platform === 'linux' ? 'blocking' : 'threadpool');
+  });
+
+  it('retries resolving a root that does not exist yet, then serves from it', async () => {
+    const late = `${media.root}-late`;
+    onTestFinished(() => rmSync(late, { recursive: true, force: true }));
+    const source = filesystem({ root: late });
+    const handler = downloadHandler({ source, onError: () => {} });
+    expect((await call(handler, segments('hello.txt'))).status).toBe(404);
+    mkdirSync(late, { recursive: true });
+    writeFileSync(path.join(late, 'hello.txt'), 'late');
+    const response = await call(handler, segments('hello.txt'));
+    expect(response.status).toBe(200);
+    expect(await response.text()).toBe('late');
   });
 });
