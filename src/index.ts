@@ -5,6 +5,7 @@ export { DownloadError, type DownloadErrorCode } from './errors.js';
 export { representationOf, serveFile, type Representation, type ServeOptions } from './serve.js';
 
 export { filesystem, type FilesystemOptions, type FilesystemSource } from './sources/filesystem.js';
+export type { FilesystemIo } from './sources/filesystem-io.js';
 export { virtual, virtualFile, type VirtualBody, type VirtualFileSpec, type VirtualProducer, type VirtualSource } from './sources/virtual.js';
 export { record, type RecordFile, type RecordOptions, type RecordSource } from './sources/record.js';
 

@@ -2,7 +2,7 @@
  * How the filesystem source makes its system calls: through libuv's threadpool, or directly on the
  * event loop. Chosen per source, by default from the type of filesystem the root lives on.
  */
-import { close, closeSync, fstat, fstatSync, open, openSync, read, readSync, realpath, realpathSync, stat, statfs, statSync, type Stats } from 'node:fs';
+import { close, closeSync, fstat, fstatSync, lstat, lstatSync, open, openSync, read, readSync, realpath, realpathSync, stat, statfs, statSync, type Stats } from 'node:fs';
 import { promisify } from 'node:util';
 
 /**
@@ -16,6 +16,7 @@ export type FilesystemIo = 'auto' | 'blocking' | 'threadpool';
 export interface FilesystemCalls {
   readonly mode: 'blocking' | 'threadpool';
   realpath(path: string): Promise<string>;
+  lstat(path: string): Promise<Stats>;
   stat(path: string): Promise<Stats>;
   open(path: string, flags: number): Promise<number>;
   fstat(fd: number): Promise<Stats>;
@@ -35,6 +36,7 @@ function readInThreadpool(fd: number, buffer: Buffer, length: number, position: 
 export const threadpoolCalls: FilesystemCalls = {
   mode: 'threadpool',
   realpath: promisify(realpath.native),
+  lstat: promisify(lstat),
   stat: promisify(stat),
   open: promisify(open),
   fstat: promisify(fstat),
@@ -56,6 +58,7 @@ const BLOCKING_READ_LIMIT = 64 * 1024;
 export const blockingCalls: FilesystemCalls = {
   mode: 'blocking',
   realpath: async (path) => realpathSync.native(path),
+  lstat: async (path) => lstatSync(path),
   stat: async (path) => statSync(path),
   open: async (path, flags) => openSync(path, flags),
   fstat: async (fd) => fstatSync(fd),

@@ -69,7 +69,6 @@ export function filesystem(options: FilesystemOptions): FilesystemSource {
     invalidOption('filesystem.param', 'must be a non-empty string');
   }
   if (options.key !== undefined && typeof options.key !== 'function') invalidOption('filesystem.key', 'must be a function');
-
   if (options.io !== undefined && !ioModes.includes(options.io)) invalidOption('filesystem.io', `must be one of ${ioModes.join(', ')}`);
 
   const root = resolve(options.root);
@@ -99,7 +98,7 @@ export function filesystem(options: FilesystemOptions): FilesystemSource {
     const candidate = join(root, ...segments);
     return {
       target: { kind: 'filesystem', key: relative, path: candidate },
-      load: () => loadFile(resolved ?? resolveRoot(), root, candidate),
+      load: () => loadFile(resolved ?? resolveRoot(), root, segments, candidate),
     };
   }
 
@@ -115,28 +114,21 @@ export function filesystem(options: FilesystemOptions): FilesystemSource {
   };
 }
 
-async function loadFile(resolvedRoot: ResolvedRoot | Promise<ResolvedRoot>, root: string, candidate: string): Promise<DownloadFile | null> {
+async function loadFile(resolvedRoot: ResolvedRoot | Promise<ResolvedRoot>, root: string, segments: readonly string[], candidate: string): Promise<DownloadFile | null> {
   let calls: FilesystemCalls;
-  let real: string;
-  let stats: Stats;
-  let located: string;
+  let found: Found | null;
   try {
     // A root that does not exist (yet) is a 404 like a missing file, and is looked up again next time.
-    const { real: rootPath, calls: rootCalls } = resolvedRoot instanceof Promise ? await resolvedRoot : resolvedRoot;
-    calls = rootCalls;
-    real = await calls.realpath(candidate);
-    // Containment is checked on real paths, so a symlink that leaves the root is refused.
-    if (!isInside(real, rootPath)) return null;
-    // The location proxies get is the resolved file under the root *as configured*, so offload
-    // rules can name the same root the app was given even when that root is itself a symlink.
-    located = join(root, relative(rootPath, real));
-    stats = await calls.stat(real);
+    const resolved = resolvedRoot instanceof Promise ? await resolvedRoot : resolvedRoot;
+    calls = resolved.calls;
+    found = (await walkBelowRoot(calls, resolved.real, segments, candidate)) ?? (await resolveSymlinked(calls, resolved.real, root, candidate));
   } catch (error) {
     if (isMissing(error)) return null;
     throw new DownloadError('source_error', 'filesystem lookup failed', { cause: error });
   }
   // Directories, FIFOs (which would block the read forever), sockets and devices are not files.
-  if (!stats.isFile()) return null;
+  if (found === null || !found.stats.isFile()) return null;
+  const { real, stats, located } = found;
   return {
     kind: 'filesystem',
     name: basename(real),
@@ -145,6 +137,45 @@ async function loadFile(resolvedRoot: ResolvedRoot | Promise<ResolvedRoot>, root
     path: located,
     open: () => openVerified(calls, real, stats),
   };
+}
+
+/** A file below the root: its real path, its metadata, and the path offered to proxies. */
+interface Found {
+  real: string;
+  stats: Stats;
+  located: string;
+}
+
+/**
+ * The common case: walk the key from the real root with one lstat per segment. With the root
+ * real and no component a symlink, the path is real and inside the root by construction (keys
+ * never hold `..`, `.`, empty segments, NUL or backslashes), and the last lstat is the file's own
+ * metadata: one syscall for a flat key, where realpath makes one per component of the whole path
+ * and then a stat. `undefined` when a component is a symlink; `null` when one is not a directory.
+ */
+async function walkBelowRoot(calls: FilesystemCalls, realRoot: string, segments: readonly string[], candidate: string): Promise<Found | null | undefined> {
+  let real = realRoot;
+  let stats: Stats | undefined;
+  for (const [index, segment] of segments.entries()) {
+    if (stats && !stats.isDirectory()) return null;
+    real = real.endsWith(sep) ? real + segment : real + sep + segment;
+    stats = await calls.lstat(real);
+    if (stats.isSymbolicLink()) return undefined;
+    if (index === segments.length - 1) return { real, stats, located: candidate };
+  }
+  return null;
+}
+
+/**
+ * A key through a symlink: resolve it fully and check containment on the real path, so a link
+ * that leaves the root is refused.
+ */
+async function resolveSymlinked(calls: FilesystemCalls, realRoot: string, root: string, candidate: string): Promise<Found | null> {
+  const real = await calls.realpath(candidate);
+  if (!isInside(real, realRoot)) return null;
+  // The location proxies get is the resolved file under the root *as configured*, so offload
+  // rules can name the same root the app was given even when that root is itself a symlink.
+  return { real, stats: await calls.stat(real), located: join(root, relative(realRoot, real)) };
 }
 
 /**

@@ -16,6 +16,7 @@ beforeAll(() => {
   symlinkSync(path.join(outside, 'secret.txt'), path.join(media.root, 'escape.txt'));
   symlinkSync(outside, path.join(media.root, 'escape-dir'));
   symlinkSync(path.join(media.root, 'hello.txt'), path.join(media.root, 'alias.txt'));
+  symlinkSync(path.join(media.root, 'nested'), path.join(media.root, 'nested-link'));
   execFileSync('mkfifo', [path.join(media.root, 'pipe')]);
   utimesSync(path.join(media.root, 'hello.txt'), new Date('2026-01-01T00:00:00Z'), new Date('2026-01-01T00:00:00Z'));
   GET = downloadHandler({ source: filesystem({ root: media.root }), backend: undefined });
@@ -66,6 +67,20 @@ describe('downloadHandler(filesystem) GET', () => {
     expect(response.status).toBe(200);
     expect(await bodyOf(response)).toEqual(media.files['hello.txt']);
   });
+
+  it('follows a symlinked directory inside the root, and names the file by its resolved path', async () => {
+    const response = await call(GET, segments('nested-link/deep/report.pdf'));
+    expect(response.status).toBe(200);
+    expect(await bodyOf(response)).toEqual(media.files['nested/deep/report.pdf']);
+    const file = await filesystem({ root: media.root }).file('nested-link/deep/report.pdf')!.load();
+    expect(file).toMatchObject({ path: path.join(media.root, 'nested/deep/report.pdf'), name: 'report.pdf', size: 5000 });
+    file?.dispose?.();
+  });
+
+  it('names a plain file by the key it was asked for', async () => {
+    const file = await filesystem({ root: media.root }).file(['nested', 'deep', 'report.pdf'])!.load();
+    expect(file).toMatchObject({ path: path.join(media.root, 'nested/deep/report.pdf'), size: 5000 });
+  });
 });
 
 describe('downloadHandler(filesystem) refusals', () => {
@@ -82,6 +97,10 @@ describe('downloadHandler(filesystem) refusals', () => {
     ['dotfile', ['.env']],
     ['symlink to a file outside the root', ['escape.txt']],
     ['symlink to a directory outside the root', ['escape-dir', 'secret.txt']],
+    ['a file used as a directory', ['hello.txt', 'x']],
+    ['a symlinked file used as a directory', ['alias.txt', 'x']],
+    ['a FIFO used as a directory', ['pipe', 'x']],
+    ['a symlinked directory itself', ['nested-link']],
     ['FIFO', ['pipe']],
   ];
   it.each(refused)('404s a %s with a fixed body', async (_, parts) => {
