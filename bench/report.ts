@@ -160,6 +160,7 @@ function checks(results: BenchResults, summaries: Summary[]): string[] {
   // Same comparison against the bare handler on the library's own route shape (`[...path]`): what
   // is left is the library's own cost, not Next's dynamic-segment routing.
   compare('lib-direct', 'next-bare-param', rps, 0.95, 'lib-direct 1 KiB req/s vs bare Next handler on [...path] (informational)');
+  compare('lib-direct', 'next-bare-headers', rps, 0.95, "lib-direct 1 KiB req/s vs bare Next handler on [...path] with the library's headers (informational)");
   compare('lib-nginx', 'next-bare-nginx', rps, 0.95, 'lib-nginx 1 KiB req/s vs bare Next handler behind the same nginx (informational)');
   compare('lib-direct', 'next-public', mbps, 1.0, 'lib-direct 100 MiB MB/s vs Next public/');
   compare('lib-direct', 'next-toweb', mbps, 1.5, 'lib-direct 100 MiB MB/s vs toWeb(createReadStream) handler');

@@ -101,6 +101,7 @@ export const targets: readonly Target[] = [
   nextTarget('next-public', 'Next public/', { small: '/1k.bin', files: '/', range: true, memory: true }),
   nextTarget('next-bare', 'Next bare handler (1 KiB in memory)', { small: '/bare', range: false, memory: false }),
   nextTarget('next-bare-param', 'Next bare handler on [...path] (1 KiB in memory)', { small: '/bare-param/1k.bin', range: false, memory: false }),
+  nextTarget('next-bare-headers', "Next bare handler on [...path] with the library's headers", { small: '/bare-headers/1k.bin', range: false, memory: false }),
   nextTarget('next-readfile', 'Next readFile handler', { small: '/readfile/1k.bin', files: '/readfile/', range: false, memory: true }),
   nextTarget('next-toweb', 'Next toWeb(createReadStream) handler', { small: '/toweb/1k.bin', files: '/toweb/', range: false, memory: true }),
   nextTarget('lib-direct', 'library direct (filesystem, io auto)', { small: '/files/1k.bin', files: '/files/', range: true, memory: true }),
