@@ -19,7 +19,12 @@ export interface WrkResult {
   p99Ms: number;
   /** Socket errors, timeouts and non-2xx/3xx responses. */
   errors: number;
+  /** The same by kind, as wrk counts them (only kinds that occurred). */
+  errorKinds: Partial<Record<WrkErrorKind, number>>;
 }
+
+const wrkErrorKinds = ['connect', 'read', 'write', 'status', 'timeout'] as const;
+export type WrkErrorKind = (typeof wrkErrorKinds)[number];
 
 export interface WrkOptions {
   url: string;
@@ -50,6 +55,8 @@ export async function runWrk(options: WrkOptions): Promise<WrkResult> {
   const seconds = (raw.durationUs ?? 0) / 1e6;
   const requests = raw.requests ?? 0;
   const bytes = raw.bytes ?? 0;
+  const errorKinds: WrkResult['errorKinds'] = {};
+  for (const kind of wrkErrorKinds) if ((raw[kind] ?? 0) > 0) errorKinds[kind] = raw[kind];
   return {
     requests,
     bytes,
@@ -58,7 +65,8 @@ export async function runWrk(options: WrkOptions): Promise<WrkResult> {
     megabytesPerSecond: bytes / seconds / 1e6,
     p50Ms: (raw.p50Us ?? 0) / 1000,
     p99Ms: (raw.p99Us ?? 0) / 1000,
-    errors: (raw.connect ?? 0) + (raw.read ?? 0) + (raw.write ?? 0) + (raw.status ?? 0) + (raw.timeout ?? 0),
+    errors: Object.values(errorKinds).reduce((sum, count) => sum + count, 0),
+    errorKinds,
   };
 }
 

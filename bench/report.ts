@@ -72,6 +72,8 @@ interface Summary {
   mbps?: number;
   mbpsVsNginx?: number;
   errors: number;
+  /** `errors` by wrk's kinds, e.g. "1 read, 2 status". */
+  errorKinds: string;
   problems: string[];
   memory: MemorySummary;
   memoryWarm: MemorySummary;
@@ -132,6 +134,7 @@ function summarise(results: BenchResults): Summary[] {
       mbps: medianOf(results, id, mbps),
       mbpsVsNginx: ratio(results, id, 'nginx-static', mbps),
       errors: rounds.reduce((sum, round) => sum + (round.small?.errors ?? 0) + (round.large?.errors ?? 0), 0),
+      errorKinds: errorKindsOf(rounds.flatMap((round) => [round.small, round.large])),
       problems: [...new Set(rounds.flatMap((round) => [...round.check, ...(round.error ? [round.error] : [])]))],
       memory: summariseMemory(rounds, (round) => round.memory),
       memoryWarm: summariseMemory(rounds, (round) => round.memoryWarm),
@@ -238,7 +241,7 @@ export function writeReport(results: BenchResults, dir: string): { markdown: str
   const problems = summaries.filter((row) => row.problems.length > 0 || row.errors > 0);
   if (problems.length > 0) {
     md.push('## Problems', '');
-    for (const row of problems) md.push(`- ${row.label}: ${[...row.problems, ...(row.errors ? [`${row.errors} wrk errors`] : [])].join('; ')}`);
+    for (const row of problems) md.push(`- ${row.label}: ${[...row.problems, ...(row.errors ? [`${row.errors} wrk errors (${row.errorKinds})`] : [])].join('; ')}`);
     md.push('');
   }
   md.push('## Per round', '', '| target | ' + results.rounds.map((_, index) => `r${index + 1} req/s | r${index + 1} MB/s`).join(' | ') + ' |', '|---|' + results.rounds.map(() => '--:|--:').join('|') + '|');
@@ -253,6 +256,13 @@ export function writeReport(results: BenchResults, dir: string): { markdown: str
   writeFileSync(svg, chart(summaries, results));
   writeFileSync(path.join(dir, 'latest.json'), `${JSON.stringify(results, null, 2)}\n`);
   return { markdown, svg, checks: checkLines };
+}
+
+function errorKindsOf(runs: (WrkResult | undefined)[]): string {
+  const totals = new Map<string, number>();
+  // Results written before kinds were recorded have none; their errors show as "kinds not recorded".
+  for (const run of runs) for (const [kind, count] of Object.entries(run?.errorKinds ?? {})) totals.set(kind, (totals.get(kind) ?? 0) + count);
+  return totals.size === 0 ? 'kinds not recorded' : [...totals].map(([kind, count]) => `${count} ${kind}`).join(', ');
 }
 
 const palette: Record<string, string> = { reference: '#8c8c8c', next: '#4a7fc1', library: '#2e9e5b', offload: '#e08a2c' };

@@ -193,7 +193,7 @@ async function measureTarget(target: Target, context: BenchContext, expected: (t
         `${target.id}:` +
           (small ? ` 1 KiB ${small.requestsPerSecond.toFixed(0)} req/s p50 ${small.p50Ms.toFixed(2)} ms p99 ${small.p99Ms.toFixed(2)} ms` : '') +
           (large ? `; 100 MiB ${large.megabytesPerSecond.toFixed(0)} MB/s` : '') +
-          ((small?.errors ?? 0) + (large?.errors ?? 0) > 0 ? `; errors ${small?.errors ?? 0}/${large?.errors ?? 0}` : ''),
+          ((small?.errors ?? 0) + (large?.errors ?? 0) > 0 ? `; errors ${JSON.stringify(small?.errorKinds ?? {})}/${JSON.stringify(large?.errorKinds ?? {})}` : ''),
       );
       return { check: [], small, large, rssAfter: rss };
     });
