@@ -1,10 +1,11 @@
 /** Measurements: wrk loads, RSS sampling from /proc, concurrent downloads, byte-exact checks. */
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { hashedGet } from '../test/helpers/http.js';
+import { processTree } from '../test/helpers/process.js';
 
 const benchDir = path.dirname(fileURLToPath(import.meta.url));
 
@@ -68,6 +69,30 @@ export async function runWrk(options: WrkOptions): Promise<WrkResult> {
     errors: Object.values(errorKinds).reduce((sum, count) => sum + count, 0),
     errorKinds,
   };
+}
+
+let clockTicks: number | undefined;
+
+/**
+ * CPU seconds (user + system, including reaped children) used so far by the process trees of
+ * `roots`: the server side of a target (Next, and the proxy in front of it). Divided by the
+ * requests of a wrk run it gives CPU per request, which varies far less than req/s on a shared
+ * machine because it does not depend on how much CPU the other tenants leave.
+ */
+export function cpuSecondsOf(roots: readonly number[]): number {
+  clockTicks ??= Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100;
+  let ticks = 0;
+  for (const pid of new Set(roots.flatMap((root) => processTree(root)))) {
+    try {
+      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+      // Fields after the command name: state is 3, utime 14, stime 15, cutime 16, cstime 17.
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      ticks += Number(fields[11]) + Number(fields[12]) + Number(fields[13]) + Number(fields[14]);
+    } catch {
+      // exited meanwhile; its time went to its parent's cutime/cstime
+    }
+  }
+  return ticks / clockTicks;
 }
 
 /** Resident set size of a process in bytes (VmRSS), or undefined once it is gone. */

@@ -19,7 +19,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { buildApp } from '../test/helpers/next-server.js';
-import { checkBodies, downloadConcurrently, rssOf, runWrk, sampleRss, type ExpectedBody } from './measure.js';
+import { checkBodies, cpuSecondsOf, downloadConcurrently, rssOf, runWrk, sampleRss, type ExpectedBody } from './measure.js';
 import { describeMachine, writeReport, type BenchResults, type MemoryResult, type TargetRound } from './report.js';
 import { benchAppDir, targets, type BenchContext, type Running, type Target } from './targets.js';
 
@@ -183,7 +183,9 @@ async function measureTarget(target: Target, context: BenchContext, expected: (t
       }
       const wrk = { threads: settings.threads, seconds: settings.duration };
       if (settings.warmup > 0) await runWrk({ ...wrk, url: running.url + target.small, connections: settings.smallConnections, seconds: settings.warmup });
+      const cpuBefore = cpuSecondsOf(running.cpuRoots);
       const small = loads.has('small') ? await runWrk({ ...wrk, url: running.url + target.small, connections: settings.smallConnections }) : undefined;
+      const smallCpuUs = small && small.requests > 0 ? ((cpuSecondsOf(running.cpuRoots) - cpuBefore) * 1e6) / small.requests : undefined;
       const large =
         target.files === undefined || !loads.has('large')
           ? undefined
@@ -191,11 +193,11 @@ async function measureTarget(target: Target, context: BenchContext, expected: (t
       const rss = rssOf(running.pid);
       log(
         `${target.id}:` +
-          (small ? ` 1 KiB ${small.requestsPerSecond.toFixed(0)} req/s p50 ${small.p50Ms.toFixed(2)} ms p99 ${small.p99Ms.toFixed(2)} ms` : '') +
+          (small ? ` 1 KiB ${small.requestsPerSecond.toFixed(0)} req/s ${smallCpuUs?.toFixed(0)} µs CPU/req p50 ${small.p50Ms.toFixed(2)} ms p99 ${small.p99Ms.toFixed(2)} ms` : '') +
           (large ? `; 100 MiB ${large.megabytesPerSecond.toFixed(0)} MB/s` : '') +
           ((small?.errors ?? 0) + (large?.errors ?? 0) > 0 ? `; errors ${JSON.stringify(small?.errorKinds ?? {})}/${JSON.stringify(large?.errorKinds ?? {})}` : ''),
       );
-      return { check: [], small, large, rssAfter: rss };
+      return { check: [], small, smallCpuUs, large, rssAfter: rss };
     });
   } catch (error) {
     log(`${target.id}: ${error instanceof Error ? error.message : String(error)}`);

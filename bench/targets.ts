@@ -15,6 +15,8 @@ export interface Running {
   url: string;
   /** The process whose memory is reported (the Next server for Next targets). */
   pid: number;
+  /** Processes whose trees do the serving (Next, and the proxy in front): their CPU is measured. */
+  cpuRoots: number[];
   stop(): Promise<void>;
 }
 
@@ -52,12 +54,13 @@ function behindProxy(kind: ProxyKind, id: string, label: string, paths: Paths, e
 
 async function startBenchApp(context: BenchContext, env: EnvFor, proxyKind?: ProxyKind): Promise<Running> {
   const next = await startNext(benchAppDir, { BENCH_MEDIA_ROOT: context.mediaRoot, ...env(context) });
-  if (!proxyKind) return { url: next.url, pid: next.pid, stop: () => next.stop() };
+  if (!proxyKind) return { url: next.url, pid: next.pid, cpuRoots: [next.pid], stop: () => next.stop() };
   try {
     const proxy = await startProxy(proxyKind, { upstreamPort: next.port, mediaRoot: context.mediaRoot });
     return {
       url: proxy.url,
       pid: next.pid,
+      cpuRoots: [next.pid, proxy.pid],
       async stop() {
         await proxy.stop();
         await next.stop();
@@ -156,7 +159,7 @@ async function ready(child: ReturnType<typeof spawn>, url: string, cleanup: () =
     }
     try {
       await fetch(`${url}/__ready`, { signal: AbortSignal.timeout(1000) });
-      return { url, pid: child.pid!, stop };
+      return { url, pid: child.pid!, cpuRoots: [child.pid!], stop };
     } catch {
       if (Date.now() > deadline) {
         await stop();
