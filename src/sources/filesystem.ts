@@ -116,18 +116,20 @@ export function filesystem(options: FilesystemOptions): FilesystemSource {
 
 async function loadFile(resolvedRoot: ResolvedRoot | Promise<ResolvedRoot>, root: string, segments: readonly string[], candidate: string): Promise<DownloadFile | null> {
   let calls: FilesystemCalls;
-  let found: Found | null;
+  let found: Found | null | undefined;
   try {
     // A root that does not exist (yet) is a 404 like a missing file, and is looked up again next time.
     const resolved = resolvedRoot instanceof Promise ? await resolvedRoot : resolvedRoot;
     calls = resolved.calls;
-    found = (await walkBelowRoot(calls, resolved.real, segments, candidate)) ?? (await resolveSymlinked(calls, resolved.real, root, candidate));
+    found = await walkBelowRoot(calls, resolved.real, segments, candidate);
+    // Only a symlink on the way (undefined) needs full resolution; null is already a 404.
+    if (found === undefined) found = await resolveSymlinked(calls, resolved.real, root, candidate);
   } catch (error) {
     if (isMissing(error)) return null;
     throw new DownloadError('source_error', 'filesystem lookup failed', { cause: error });
   }
   // Directories, FIFOs (which would block the read forever), sockets and devices are not files.
-  if (found === null || !found.stats.isFile()) return null;
+  if (!found || !found.stats.isFile()) return null;
   const { real, stats, located } = found;
   return {
     kind: 'filesystem',
@@ -154,16 +156,16 @@ interface Found {
  * and then a stat. `undefined` when a component is a symlink; `null` when one is not a directory.
  */
 async function walkBelowRoot(calls: FilesystemCalls, realRoot: string, segments: readonly string[], candidate: string): Promise<Found | null | undefined> {
-  let real = realRoot;
-  let stats: Stats | undefined;
-  for (const [index, segment] of segments.entries()) {
-    if (stats && !stats.isDirectory()) return null;
-    real = real.endsWith(sep) ? real + segment : real + sep + segment;
-    stats = await calls.lstat(real);
+  // Keys always have at least one segment (keySegments refuses empty ones).
+  const last = segments.length - 1;
+  let real = realRoot.endsWith(sep) ? realRoot.slice(0, -1) : realRoot;
+  for (let index = 0; ; index += 1) {
+    real += sep + segments[index];
+    const stats = await calls.lstat(real);
     if (stats.isSymbolicLink()) return undefined;
-    if (index === segments.length - 1) return { real, stats, located: candidate };
+    if (index === last) return { real, stats, located: candidate };
+    if (!stats.isDirectory()) return null;
   }
-  return null;
 }
 
 /**

@@ -74,7 +74,6 @@ describe('downloadHandler(filesystem) GET', () => {
     expect(await bodyOf(response)).toEqual(media.files['nested/deep/report.pdf']);
     const file = await filesystem({ root: media.root }).file('nested-link/deep/report.pdf')!.load();
     expect(file).toMatchObject({ path: path.join(media.root, 'nested/deep/report.pdf'), name: 'report.pdf', size: 5000 });
-    file?.dispose?.();
   });
 
   it('names a plain file by the key it was asked for', async () => {
