@@ -4,6 +4,7 @@
  */
 import { close, closeSync, fstat, fstatSync, lstat, lstatSync, open, openSync, read, readSync, realpath, realpathSync, stat, statfs, statSync, type Stats } from 'node:fs';
 import { promisify } from 'node:util';
+import type { FileBody } from '../types.js';
 
 /**
  * - `'auto'`: `'blocking'` when the root is on a local Linux filesystem, `'threadpool'` otherwise.
@@ -102,4 +103,22 @@ export async function callsFor(io: FilesystemIo, realRoot: string): Promise<File
     statfs(realRoot, (error, stats) => (error ? reject(error) : resolve(stats.type)));
   });
   return ioModeFor(type) === 'blocking' ? blockingCalls : threadpoolCalls;
+}
+
+/** Positional reads from an open descriptor; `release` runs once, on the first close(). */
+export function descriptorBody(calls: FilesystemCalls, fd: number, release: () => Promise<void>): FileBody {
+  let released = false;
+  return {
+    async read(position, length) {
+      // A fresh buffer per chunk: the stream hands it to the socket and never reuses it.
+      const buffer = Buffer.allocUnsafe(length);
+      const bytesRead = await calls.read(fd, buffer, length, position);
+      return bytesRead === length ? buffer : buffer.subarray(0, bytesRead);
+    },
+    close() {
+      if (released) return Promise.resolve();
+      released = true;
+      return release();
+    },
+  };
 }

@@ -2,11 +2,18 @@ import { execFileSync } from 'node:child_process';
 import { mkdirSync, rmSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it, onTestFinished, vi } from 'vitest';
-import { downloadHandler, filesystem, type DownloadRouteHandler } from '../../src/index.js';
-import { bodyOf, call, createMedia, headersOf, openUnder, parseMultipart, releaseUnread, segments, type Media } from './support.js';
+import { downloadHandler, filesystem, type DownloadRouteHandler, type FilesystemSource } from '../../src/index.js';
+import { bodyOf, call, createMedia, expectBytes, headersOf, openUnder, parseMultipart, releaseUnread, segments, type Media } from './support.js';
 
 let media: Media;
+let source: FilesystemSource;
 let GET: DownloadRouteHandler;
+
+/** Close what the open-file caches keep (idle descriptors at once), then expect none left. */
+async function expectAllReleased(...others: FilesystemSource[]): Promise<void> {
+  for (const each of [source, ...others]) each.closeOpenFiles();
+  await vi.waitFor(() => expect(openUnder(media.root)).toBe(0));
+}
 
 beforeAll(() => {
   media = createMedia();
@@ -19,10 +26,14 @@ beforeAll(() => {
   symlinkSync(path.join(media.root, 'nested'), path.join(media.root, 'nested-link'));
   execFileSync('mkfifo', [path.join(media.root, 'pipe')]);
   utimesSync(path.join(media.root, 'hello.txt'), new Date('2026-01-01T00:00:00Z'), new Date('2026-01-01T00:00:00Z'));
-  GET = downloadHandler({ source: filesystem({ root: media.root }), backend: undefined });
+  source = filesystem({ root: media.root });
+  GET = downloadHandler({ source, backend: undefined });
 });
 afterEach(releaseUnread);
-afterAll(() => media.cleanup());
+afterAll(() => {
+  source.closeOpenFiles();
+  media.cleanup();
+});
 
 describe('downloadHandler(filesystem) GET', () => {
   it('sends the whole file with representation headers', async () => {
@@ -43,7 +54,7 @@ describe('downloadHandler(filesystem) GET', () => {
 
   it('is byte-exact for a binary file larger than one chunk', async () => {
     const response = await call(GET, segments('data.bin'));
-    expect(await bodyOf(response)).toEqual(media.files['data.bin']);
+    expectBytes(await bodyOf(response), media.files['data.bin']);
   });
 
   it('serves nested keys and odd names, with an RFC 8187 filename*', async () => {
@@ -116,8 +127,11 @@ describe('downloadHandler(filesystem) refusals', () => {
   });
 
   it('serves dotfiles only when allowed', async () => {
-    const handler = downloadHandler({ source: filesystem({ root: media.root, dotfiles: true }) });
-    expect((await call(handler, segments('.env'))).status).toBe(200);
+    const withDotfiles = filesystem({ root: media.root, dotfiles: true });
+    onTestFinished(() => withDotfiles.closeOpenFiles());
+    const response = await call(downloadHandler({ source: withDotfiles }), segments('.env'));
+    expect(response.status).toBe(200);
+    expect(await bodyOf(response)).toEqual(media.files['.env']);
   });
 
   it('404s every key when the root does not exist', async () => {
@@ -128,8 +142,8 @@ describe('downloadHandler(filesystem) refusals', () => {
 
 describe('downloadHandler(filesystem) HEAD', () => {
   it('answers with the GET headers and no body, without opening the file', async () => {
-    // Earlier tests' descriptors close asynchronously; start from none.
-    await vi.waitFor(() => expect(openUnder(media.root)).toBe(0));
+    // Earlier tests' descriptors (cached or closing asynchronously): start from none.
+    await expectAllReleased();
     const responses = await Promise.all(Array.from({ length: 20 }, () => call(GET, segments('data.bin'), { method: 'HEAD' })));
     for (const response of responses) {
       expect(response.status).toBe(200);
@@ -159,7 +173,7 @@ describe('downloadHandler(filesystem) Range', () => {
     const suffix = await call(GET, segments('data.bin'), { headers: { range: 'bytes=-500' } });
     expect(await bodyOf(suffix)).toEqual(data().subarray(data().length - 500));
     const open = await call(GET, segments('data.bin'), { headers: { range: 'bytes=1048000-' } });
-    expect(await bodyOf(open)).toEqual(data().subarray(1048000));
+    expectBytes(await bodyOf(open), data().subarray(1048000));
   });
 
   it('sends several ranges as multipart/byteranges, coalescing overlaps', async () => {
@@ -242,31 +256,49 @@ describe('downloadHandler(filesystem) preconditions', () => {
   });
 });
 
-describe('downloadHandler(filesystem) streaming lifecycle', () => {
+// Each body releases the file exactly once: closed at once without the open-file cache, returned to
+// the cache with it (closeOpenFiles() then closes it, which it would not while a body still reads).
+describe.each([
+  ['without the open-file cache', false],
+  ['with the open-file cache', true],
+] as const)('downloadHandler(filesystem) streaming lifecycle, %s', (_, cached) => {
+  let lifecycleSource: FilesystemSource;
+  let handler: DownloadRouteHandler;
+  beforeAll(() => {
+    lifecycleSource = filesystem({ root: media.root, io: 'blocking', openFileCache: cached });
+    handler = downloadHandler({ source: lifecycleSource });
+  });
+  const released = async () => {
+    lifecycleSource.closeOpenFiles();
+    await vi.waitFor(() => expect(openUnder(media.root)).toBe(0));
+  };
+
   it('closes the file when the client cancels mid-stream', async () => {
     const controller = new AbortController();
-    await vi.waitFor(() => expect(openUnder(media.root)).toBe(0));
-    const response = await call(GET, segments('data.bin'), { signal: controller.signal });
+    await expectAllReleased();
+    const response = await call(handler, segments('data.bin'), { signal: controller.signal });
     const reader = response.body!.getReader();
     await reader.read();
+    lifecycleSource.closeOpenFiles();
+    // Still being read: the descriptor stays open.
     expect(openUnder(media.root)).toBe(1);
     controller.abort();
     await reader.cancel();
-    await vi.waitFor(() => expect(openUnder(media.root)).toBe(0));
+    await released();
   });
 
   it('closes the file when the client was gone before the body was built', async () => {
-    await vi.waitFor(() => expect(openUnder(media.root)).toBe(0));
+    await expectAllReleased();
     const controller = new AbortController();
     controller.abort();
     // Nobody reads or cancels this body: the abort alone must release the file.
-    await call(GET, segments('data.bin'), { signal: controller.signal });
-    await vi.waitFor(() => expect(openUnder(media.root)).toBe(0));
+    await call(handler, segments('data.bin'), { signal: controller.signal });
+    await released();
   });
 
   it('closes the file at the end of the body', async () => {
-    await bodyOf(await call(GET, segments('data.bin')));
-    await vi.waitFor(() => expect(openUnder(media.root)).toBe(0));
+    await bodyOf(await call(handler, segments('data.bin')));
+    await released();
   });
 });
 
@@ -274,9 +306,11 @@ describe('downloadHandler(filesystem) streaming lifecycle', () => {
 // both modes are pinned here explicitly. data.bin (1 MiB) streams through threadpool reads in
 // either mode; hello.txt (14 bytes) and the ranges below are single reads (synchronous when blocking).
 describe.each([['blocking' as const], ['threadpool' as const]])("filesystem({ io: '%s' })", (io) => {
+  let modeSource: FilesystemSource;
   let handler: DownloadRouteHandler;
   beforeAll(() => {
-    handler = downloadHandler({ source: filesystem({ root: media.root, io }) });
+    modeSource = filesystem({ root: media.root, io });
+    handler = downloadHandler({ source: modeSource });
   });
 
   it('reports the mode it runs in', async () => {
@@ -285,12 +319,12 @@ describe.each([['blocking' as const], ['threadpool' as const]])("filesystem({ io
 
   it('serves the same bytes, ranges and validators', async () => {
     const full = await call(handler, segments('data.bin'));
-    expect(await bodyOf(full)).toEqual(media.files['data.bin']);
+    expectBytes(await bodyOf(full), media.files['data.bin']);
     const range = await call(handler, segments('data.bin'), { headers: { range: 'bytes=10-19' } });
     expect(range.status).toBe(206);
     expect(await bodyOf(range)).toEqual(media.files['data.bin']!.subarray(10, 20));
     const wide = await call(handler, segments('data.bin'), { headers: { range: 'bytes=1000-201000' } });
-    expect(await bodyOf(wide)).toEqual(media.files['data.bin']!.subarray(1000, 201001));
+    expectBytes(await bodyOf(wide), media.files['data.bin']!.subarray(1000, 201001));
     const small = await call(handler, segments('hello.txt'));
     expect(await bodyOf(small)).toEqual(media.files['hello.txt']);
     const reference = await headersOf(call(GET, segments('hello.txt')));
@@ -301,9 +335,13 @@ describe.each([['blocking' as const], ['threadpool' as const]])("filesystem({ io
     expect((await call(handler, segments(key))).status).toBe(404);
   });
 
-  it('closes every descriptor it opened', async () => {
+  it('closes every descriptor it opened (keeping one per file open only in blocking mode)', async () => {
+    await expectAllReleased(modeSource);
     await Promise.all(Array.from({ length: 10 }, async () => bodyOf(await call(handler, segments('data.bin')))));
     await Promise.all(Array.from({ length: 10 }, async () => bodyOf(await call(handler, segments('hello.txt')))));
+    // The open-file cache is on by default on local disks only (network filesystems revalidate on open).
+    await vi.waitFor(() => expect(openUnder(media.root)).toBe(io === 'blocking' ? 2 : 0));
+    modeSource.closeOpenFiles();
     await vi.waitFor(() => expect(openUnder(media.root)).toBe(0));
   });
 });

@@ -66,6 +66,18 @@ export async function headersOf(pending: Promise<Response>): Promise<Response> {
   return response;
 }
 
+/**
+ * Byte-exact comparison for large bodies: toEqual walks a MiB element by element (seconds on a busy
+ * machine); this compares natively and reports the first differing offset.
+ */
+export function expectBytes(actual: Buffer, expected: Buffer | undefined): void {
+  if (expected === undefined) throw new Error('expectBytes: no expected bytes');
+  if (actual.equals(expected)) return;
+  let offset = 0;
+  while (offset < Math.min(actual.length, expected.length) && actual[offset] === expected[offset]) offset += 1;
+  throw new Error(`bodies differ: ${actual.length} bytes vs ${expected.length} expected, first difference at byte ${offset}`);
+}
+
 export async function bodyOf(response: Response): Promise<Buffer> {
   return Buffer.from(await response.arrayBuffer());
 }
