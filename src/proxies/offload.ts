@@ -1,4 +1,5 @@
 /** What the four proxy backends share: rule mapping, the support grid, the empty 200. */
+import { setLengthHint } from '../length-hint.js';
 import type { DownloadFile, SourceKind } from '../types.js';
 import type { BackendName, OffloadPlan, ProxyBackend } from './backend.js';
 import { applyRules, normaliseRules, type OffloadRule, type OffloadRules } from './rules.js';
@@ -38,6 +39,10 @@ export function offloadBackend(spec: OffloadBackendSpec): ProxyBackend {
       response.delete('content-range');
       response.set(spec.header, location);
       for (const [name, value] of Object.entries(spec.extraHeaders ?? {})) response.set(name, value);
+      // The body to the proxy is empty: with the instrumentation hook it goes out with
+      // `Content-Length: 0` instead of an empty chunked body, which lets nginx and Caddy keep their
+      // connection to the app (they close it when they take over before the last chunk arrived).
+      setLengthHint(response, 0);
       return new Response(null, { status: 200, headers: response });
     },
   };

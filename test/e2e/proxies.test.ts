@@ -9,6 +9,7 @@ import { ensureBuilt, fixtureApp } from '../helpers/fixture.js';
 import { hashedGet, rawGet } from '../helpers/http.js';
 import { createMediaRoot, writeLargeFile, type LargeFile } from '../helpers/media.js';
 import { startNext, type RunningNext } from '../helpers/next-server.js';
+import { peersOfPort } from '../helpers/process.js';
 import { PROXY_KINDS, startProxy, type ProxyKind, type RunningProxy } from '../helpers/proxies.js';
 
 const MiB = 1 << 20;
@@ -38,6 +39,18 @@ function backendEnv(kind: ProxyKind): Record<string, string> {
     ? { DOWNLOADVIEW_BACKEND: 'nginx', DOWNLOADVIEW_RULES: `${media.root}=/_protected/media` }
     : { DOWNLOADVIEW_BACKEND: kind };
 }
+
+/** Connections the app at `appPort` accepted while `requests` offloaded downloads went through `proxyUrl`. */
+async function connectionsOpenedFor(appPort: number, proxyUrl: string, requests: number): Promise<number> {
+  const before = peersOfPort(appPort);
+  for (let i = 0; i < requests; i += 1) {
+    const response = await hashedGet(`${proxyUrl}/files/hello.txt`);
+    expect(response.body!.toString()).toBe('Hello through the proxy!\n');
+  }
+  return [...peersOfPort(appPort)].filter((peer) => !before.has(peer)).length;
+}
+
+const REQUESTS = 24;
 
 describe.each(PROXY_KINDS)('behind %s', (kind) => {
   let next: RunningNext;
@@ -150,6 +163,16 @@ describe.each(PROXY_KINDS)('behind %s', (kind) => {
     expect(response.body.toString()).toBe('Hello through the proxy!\n');
   });
 
+  // Next sends an empty handler response chunked unless it knows the length is 0; nginx and Caddy
+  // take over at the headers and then close the connection, since the last chunk was not read.
+  it('without the Content-Length hook, the app answers offloads chunked (nginx and Caddy reconnect each time)', async () => {
+    const direct = await hashedGet(`${next.url}/files/hello.txt`);
+    expect(direct.headers['transfer-encoding']).toBe('chunked');
+    const opened = await connectionsOpenedFor(next.port, proxy.url, REQUESTS);
+    if (kind === 'apache') expect(opened).toBeLessThan(REQUESTS / 3);
+    else expect(opened).toBeGreaterThanOrEqual(REQUESTS);
+  });
+
   it('streams a virtual file from the app (fallback) and reports why once', async () => {
     const response = await hashedGet(url('/virtual/text'));
     expect(response.status).toBe(200);
@@ -157,5 +180,45 @@ describe.each(PROXY_KINDS)('behind %s', (kind) => {
     await hashedGet(url('/virtual/text'));
     const reports = next.output().match(new RegExp(`\\[next-downloadview\\] ${kind} cannot serve virtual files; streamed by the app`, 'g')) ?? [];
     expect(reports).toHaveLength(1);
+  });
+});
+
+// The README's proxy setup: with the hook (or `compress: false`) an offload response is an empty 200
+// with `Content-Length: 0`, so the proxy can keep the connection to the app and reuse it.
+describe.each(PROXY_KINDS)('behind %s, with the Content-Length hook', (kind) => {
+  let next: RunningNext;
+  let proxy: RunningProxy;
+
+  beforeAll(async () => {
+    next = await startNext(fixtureApp, { MEDIA_ROOT: media.root, DOWNLOADVIEW_TEST_LENGTH_HOOK: '1', ...backendEnv(kind) });
+    proxy = await startProxy(kind, { upstreamPort: next.port, mediaRoot: media.root });
+  }, 60_000);
+  afterAll(async () => {
+    await proxy?.stop();
+    await next?.stop();
+  });
+
+  it('the app answers an offload with Content-Length: 0, not an empty chunked body', async () => {
+    const direct = await hashedGet(`${next.url}/files/hello.txt`);
+    expect(direct.status).toBe(200);
+    expect(direct.length).toBe(0);
+    expect(direct.headers['content-length']).toBe('0');
+    expect(direct.headers['transfer-encoding']).toBeUndefined();
+  });
+
+  it('serves the file with its own length through the proxy', async () => {
+    const response = await hashedGet(`${proxy.url}/files/big.bin`);
+    expect(response.sha256).toBe(big.sha256);
+    expect(response.headers['content-length']).toBe(String(big.size));
+    const head = await hashedGet(`${proxy.url}/files/big.bin`, {}, 'HEAD');
+    expect(head.status).toBe(200);
+    expect(head.headers['content-length']).toBe(String(big.size));
+  });
+
+  // lighttpd 1.4's mod_proxy opens one backend connection per request whatever the app sends.
+  it(kind === 'lighttpd' ? 'lighttpd still connects once per request (its mod_proxy has no backend keep-alive)' : 'the proxy reuses its connections to the app', async () => {
+    const opened = await connectionsOpenedFor(next.port, proxy.url, REQUESTS);
+    if (kind === 'lighttpd') expect(opened).toBeGreaterThanOrEqual(REQUESTS);
+    else expect(opened).toBeLessThan(REQUESTS / 3);
   });
 });

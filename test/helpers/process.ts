@@ -43,3 +43,29 @@ export function openFilesUnder(pid: number, prefix: string): number {
   }
   return count;
 }
+
+/**
+ * Client endpoints (`ip:port`, hex as in /proc/net/tcp) of every TCP connection to local port
+ * `port` still known to the kernel, TIME-WAIT included: the connections a server on `port`
+ * accepted in the last minute or so. The side that closed first keeps the TIME-WAIT entry, so both
+ * sides are read. Counting new ones across a batch of requests shows whether a client reused them.
+ */
+export function peersOfPort(port: number): Set<string> {
+  const hexPort = `:${port.toString(16).toUpperCase().padStart(4, '0')}`;
+  const peers = new Set<string>();
+  for (const table of ['/proc/net/tcp', '/proc/net/tcp6']) {
+    let lines: string[];
+    try {
+      lines = readFileSync(table, 'utf8').split('\n').slice(1);
+    } catch {
+      continue;
+    }
+    for (const line of lines) {
+      const [, local, remote] = line.trim().split(/\s+/);
+      if (!local || !remote || remote.endsWith(':0000')) continue; // listening sockets
+      if (local.endsWith(hexPort)) peers.add(remote); // the server's side
+      else if (remote.endsWith(hexPort)) peers.add(local); // the client's side
+    }
+  }
+  return peers;
+}
