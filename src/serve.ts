@@ -12,7 +12,7 @@ import { contentRange, parseRange, resolveRanges, unsatisfiedRange } from './htt
 import { DownloadError } from './errors.js';
 import { errorResponse } from './http/responses.js';
 import { setLengthHint } from './length-hint.js';
-import { createBodyStream, type BodySegment } from './streams/body-stream.js';
+import { CHUNK_SIZE, createBodyStream, type BodySegment } from './streams/body-stream.js';
 import type { ByteRange, DownloadFile } from './types.js';
 
 export interface ServeOptions {
@@ -31,9 +31,6 @@ export interface ServeOptions {
   onError: (error: unknown) => void;
 }
 
-// 256 KiB per read: measured with `npm run bench` (see bench/results); smaller chunks pay
-// Next's per-chunk pipe cost too often, larger ones gain nothing and hold more memory.
-const CHUNK_SIZE = 256 * 1024;
 
 /** Headers and validators of the successful response, computed once per request. */
 export interface Representation {

@@ -1,6 +1,7 @@
 /**
- * Descriptors of recently served files, kept open so a hot file costs one `pread` instead of
- * open + fstat + read + close (like nginx's `open_file_cache`, but checked on every request).
+ * Descriptors of recently served files, kept open so a hot small file costs one `pread` instead of
+ * open + fstat + read + close (like nginx's `open_file_cache`, but checked on every request). The
+ * source uses it for files read in one go; streamed files get their own descriptor.
  *
  * Why it cannot serve the wrong file: every request still walks the key with lstat, and a cached
  * descriptor is used only when that lstat names the same inode (device and inode number) with the

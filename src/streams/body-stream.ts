@@ -8,6 +8,10 @@ export type BodySegment =
   /** Inclusive range; `end` undefined means "until the source ends" (unknown size). */
   | { kind: 'range'; start: number; end: number | undefined };
 
+// 256 KiB per read: measured with `npm run bench` (see bench/results); smaller chunks pay
+// Next's per-chunk pipe cost too often, larger ones gain nothing and hold more memory.
+export const CHUNK_SIZE = 256 * 1024;
+
 export interface BodyStreamOptions {
   /** Bytes per read. Larger chunks amortise per-chunk costs in Next's web-to-node pipe. */
   chunkSize: number;

@@ -47,12 +47,18 @@ afterEach(async () => {
 afterAll(releaseUnread);
 
 describe('open-file cache (default in blocking mode)', () => {
-  it('keeps one descriptor for a file served many times, concurrently too', async () => {
+  it('keeps one descriptor for a small file served many times, concurrently too', async () => {
     for (let i = 0; i < 5; i += 1) expect((await get('hello.txt')).body).toBe('Hello, world!\n');
-    const bodies = await Promise.all(Array.from({ length: 20 }, async () => bodyOf(await call(GET, segments('data.bin')))));
-    for (const body of bodies) expectBytes(body, media.files['data.bin']);
+    const bodies = await Promise.all(Array.from({ length: 20 }, async () => bodyOf(await call(GET, segments('nested/deep/report.pdf')))));
+    for (const body of bodies) expectBytes(body, media.files['nested/deep/report.pdf']);
     expect(descriptorsOn(path.join(media.root, 'hello.txt'))).toHaveLength(1);
-    expect(descriptorsOn(path.join(media.root, 'data.bin'))).toHaveLength(1);
+    expect(descriptorsOn(path.join(media.root, 'nested/deep/report.pdf'))).toHaveLength(1);
+  });
+
+  it('gives a file streamed in chunks (over 256 KiB) its own descriptor per download', async () => {
+    const bodies = await Promise.all(Array.from({ length: 4 }, async () => bodyOf(await call(GET, segments('data.bin')))));
+    for (const body of bodies) expectBytes(body, media.files['data.bin']);
+    await vi.waitFor(() => expect(openUnder(media.root)).toBe(0));
   });
 
   it('serves the new file after the path was renamed over (new inode), and closes the old descriptor', async () => {
@@ -98,14 +104,16 @@ describe('open-file cache (default in blocking mode)', () => {
   });
 
   it('keeps a download going when the cache lets go of its descriptor, then closes it', async () => {
-    const response = await call(GET, segments('data.bin'));
+    // Several ranges of a small file stream part by part through the cached descriptor.
+    const response = await call(GET, segments('nested/deep/report.pdf'), { headers: { range: 'bytes=0-9, 4000-4099' } });
+    expect(response.status).toBe(206);
     const reader = response.body!.getReader();
-    const first = await reader.read();
+    const parts = [Buffer.from((await reader.read()).value!)];
     source.closeOpenFiles();
     expect(openUnder(media.root)).toBe(1);
-    const parts = [Buffer.from(first.value!)];
     for (let chunk = await reader.read(); !chunk.done; chunk = await reader.read()) parts.push(Buffer.from(chunk.value));
-    expectBytes(Buffer.concat(parts), media.files['data.bin']);
+    const body = Buffer.concat(parts).toString('latin1');
+    expect(body).toContain(media.files['nested/deep/report.pdf']!.subarray(4000, 4100).toString('latin1'));
     await vi.waitFor(() => expect(openUnder(media.root)).toBe(0));
   });
 
@@ -119,9 +127,11 @@ describe('open-file cache (default in blocking mode)', () => {
   it('keeps at most `max` descriptors, closing the least recently used', async () => {
     const small = own({ io: 'blocking', openFileCache: { max: 2 } });
     const handler = downloadHandler({ source: small });
-    for (const key of ['hello.txt', 'data.bin', 'hello.txt', 'nested/deep/report.pdf']) await bodyOf(await call(handler, segments(key)));
+    const odd = 'odd names/ré sumé 名前 ?#%.txt';
+    for (const key of ['hello.txt', odd, 'hello.txt', 'nested/deep/report.pdf']) await bodyOf(await call(handler, segments(key)));
     await vi.waitFor(() => expect(openUnder(media.root)).toBe(2));
-    expect(descriptorsOn(path.join(media.root, 'data.bin'))).toHaveLength(0);
+    expect(descriptorsOn(path.join(media.root, odd))).toHaveLength(0);
+    expect(descriptorsOn(path.join(media.root, 'nested/deep/report.pdf'))).toHaveLength(1);
     expect(descriptorsOn(path.join(media.root, 'hello.txt'))).toHaveLength(1);
   });
 
