@@ -10,6 +10,7 @@
  *   BENCH_HUGE=1        also the 1 GiB file in the memory test (0 skips)
  *   BENCH_MEMORY_TARGETS=a,b  memory test only for these ids (default: every Next target that streams files)
  *   BENCH_LOADS=small,large  which wrk loads to run (profiling runs may skip one)
+ *   BENCH_PAIRED_RUNS=8 interleaved 1 KiB runs per pair (0 skips)   BENCH_PAIRED_SECONDS=2 each
  *   BENCH_SKIP_BUILD=1  reuse bench/app/.next       BENCH_RESULTS_DIR=bench/results
  */
 import { createHash, randomFillSync } from 'node:crypto';
@@ -20,8 +21,8 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { buildApp } from '../test/helpers/next-server.js';
 import { checkBodies, cpuSecondsOf, downloadConcurrently, rssOf, runWrk, sampleRss, type ExpectedBody } from './measure.js';
-import { describeMachine, writeReport, type BenchResults, type MemoryResult, type TargetRound } from './report.js';
-import { benchAppDir, targets, type BenchContext, type Running, type Target } from './targets.js';
+import { describeMachine, writeReport, type BenchResults, type MemoryResult, type PairResult, type TargetRound } from './report.js';
+import { benchAppDir, pairs, targets, type BenchContext, type Running, type Target } from './targets.js';
 
 const benchDir = path.dirname(fileURLToPath(import.meta.url));
 const repositoryRoot = path.dirname(benchDir);
@@ -44,6 +45,8 @@ const settings = {
   memory: numberEnv('BENCH_MEMORY', 1) !== 0,
   memoryClients: numberEnv('BENCH_MEMORY_CLIENTS', 8),
   huge: numberEnv('BENCH_HUGE', 1) !== 0,
+  pairedRuns: Math.round(numberEnv('BENCH_PAIRED_RUNS', 8)),
+  pairedSeconds: numberEnv('BENCH_PAIRED_SECONDS', 2),
 };
 const loads = new Set((process.env.BENCH_LOADS ?? 'small,large').split(',').map((load) => load.trim()));
 const memorySelected = process.env.BENCH_MEMORY_TARGETS?.split(',').map((id) => id.trim()).filter(Boolean);
@@ -138,9 +141,20 @@ async function main(): Promise<void> {
       }
       // Written after every round so an interrupted run still leaves numbers behind.
       results.finished = new Date().toISOString();
-      const report = writeReport(results, resultsDir);
-      if (round === settings.rounds - 1) console.log(`\n${report.checks.join('\n')}\n\nwrote ${path.relative(repositoryRoot, report.markdown)} and ${path.relative(repositoryRoot, report.svg)}`);
+      writeReport(results, resultsDir);
     }
+    if (settings.pairedRuns > 0 && loads.has('small')) {
+      const byId = new Map(chosen.map((target) => [target.id, target]));
+      results.pairs = [];
+      for (const [id, referenceId] of pairs) {
+        const target = byId.get(id);
+        const reference = byId.get(referenceId);
+        if (target && reference) results.pairs.push(await measurePair(target, reference, context));
+      }
+    }
+    results.finished = new Date().toISOString();
+    const report = writeReport(results, resultsDir);
+    console.log(`\n${report.checks.join('\n')}\n\nwrote ${path.relative(repositoryRoot, report.markdown)} and ${path.relative(repositoryRoot, report.svg)}`);
   } finally {
     rmSync(publicDir, { recursive: true, force: true });
     rmSync(mediaRoot, { recursive: true, force: true });
@@ -202,6 +216,47 @@ async function measureTarget(target: Target, context: BenchContext, expected: (t
   } catch (error) {
     log(`${target.id}: ${error instanceof Error ? error.message : String(error)}`);
     return { check: [], error: error instanceof Error ? error.message.split('\n')[0] : String(error) };
+  }
+}
+
+/**
+ * One target against its reference, both running at once and loaded in alternation with short 1 KiB
+ * runs, so both see the same machine: on a shared VM the load from other tenants drifts over
+ * minutes, which shows in ratios of runs made minutes apart (the rounds) far more than in these.
+ */
+async function measurePair(target: Target, reference: Target, context: BenchContext): Promise<PairResult> {
+  const result: PairResult = { id: target.id, referenceId: reference.id, rps: [], cpu: [] };
+  try {
+    return await withTarget(target, context, (runningTarget) =>
+      withTarget(reference, context, async (runningReference) => {
+        const wrk = { threads: settings.threads, connections: settings.smallConnections };
+        const sides = [
+          { running: runningTarget, path: target.small },
+          { running: runningReference, path: reference.small },
+        ];
+        for (const side of sides) await runWrk({ ...wrk, url: side.running.url + side.path, seconds: Math.max(1, settings.warmup) });
+        for (let run = 0; run < settings.pairedRuns; run += 1) {
+          const measured = new Map<number, { rps: number; cpuUs: number }>();
+          // Alternate which side goes first, so neither always follows the other.
+          const order = run % 2 === 0 ? [0, 1] : [1, 0];
+          for (const index of order) {
+            const side = sides[index]!;
+            const cpuBefore = cpuSecondsOf(side.running.cpuRoots);
+            const small = await runWrk({ ...wrk, url: side.running.url + side.path, seconds: settings.pairedSeconds });
+            measured.set(index, { rps: small.requestsPerSecond, cpuUs: ((cpuSecondsOf(side.running.cpuRoots) - cpuBefore) * 1e6) / Math.max(1, small.requests) });
+          }
+          const [mine, theirs] = [measured.get(0)!, measured.get(1)!];
+          result.rps.push(mine.rps / theirs.rps);
+          // Requests per CPU-second, so the ratio reads like the req/s one (higher is better).
+          result.cpu.push(theirs.cpuUs / mine.cpuUs);
+        }
+        log(`pair ${target.id} / ${reference.id}: req/s ratios ${result.rps.map((value) => value.toFixed(2)).join(' ')}; CPU ratios ${result.cpu.map((value) => value.toFixed(2)).join(' ')}`);
+        return result;
+      }),
+    );
+  } catch (error) {
+    log(`pair ${target.id} / ${reference.id}: ${error instanceof Error ? error.message : String(error)}`);
+    return { ...result, error: error instanceof Error ? error.message.split('\n')[0] : String(error) };
   }
 }
 
