@@ -2,6 +2,7 @@
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { PROXY_KINDS } from '../test/helpers/proxies.js';
 import { median, run, type WrkResult } from './measure.js';
 
 export interface MemoryResult {
@@ -177,7 +178,7 @@ function checks(results: BenchResults, summaries: Summary[]): string[] {
     const how = pair ? `, paired median of ${pair.rps.length}` : '';
     line(value === undefined || Number.isNaN(value) ? undefined : value >= minimum, text, value === undefined || Number.isNaN(value) ? 'no data' : `${value.toFixed(2)}x (need >= ${minimum.toFixed(2)}x${how})`);
   };
-  for (const proxy of ['nginx', 'apache', 'lighttpd', 'caddy']) {
+  for (const proxy of PROXY_KINDS) {
     compare(`lib-${proxy}`, 'nginx-static', mbps, 0.95, `offloaded (${proxy}) 100 MiB MB/s vs nginx static`);
   }
   // The issue's wording: every library target against the bare handler on a fixed route, direct.
@@ -188,7 +189,7 @@ function checks(results: BenchResults, summaries: Summary[]): string[] {
   // (`[...path]`, whose routing Next charges any handler), behind the same proxy for offloads (whose
   // hop and file serving are the proxy's cost, not the library's).
   compare('lib-direct', 'next-bare-param', rps, 0.95, 'lib-direct 1 KiB req/s vs bare Next handler on [...path] (library overhead)');
-  for (const proxy of ['nginx', 'apache', 'lighttpd', 'caddy']) {
+  for (const proxy of PROXY_KINDS) {
     compare(`lib-${proxy}`, `next-bare-${proxy}`, rps, 0.95, `lib-${proxy} 1 KiB req/s vs bare Next handler on [...path] behind the same ${proxy} (library overhead)`);
   }
   compare('lib-direct-threadpool', 'next-bare-param', rps, 0.95, "lib-direct-threadpool 1 KiB req/s vs bare Next handler on [...path] (informational: io 'threadpool' is not the default on local disks)");
@@ -197,7 +198,7 @@ function checks(results: BenchResults, summaries: Summary[]): string[] {
   // less than req/s.
   for (const id of ['lib-direct', 'lib-virtual']) compare(id, 'next-bare', cpuEfficiency, 0.95, `${id} 1 KiB server CPU/request vs bare Next handler (informational)`);
   compare('lib-direct', 'next-bare-param', cpuEfficiency, 0.95, 'lib-direct 1 KiB server CPU/request vs bare Next handler on [...path] (informational)');
-  for (const proxy of ['nginx', 'apache', 'lighttpd', 'caddy']) {
+  for (const proxy of PROXY_KINDS) {
     compare(`lib-${proxy}`, `next-bare-${proxy}`, cpuEfficiency, 0.95, `lib-${proxy} 1 KiB server CPU/request (Next + ${proxy}) vs bare Next handler behind the same ${proxy} (informational)`);
   }
   compare('lib-direct', 'next-public', mbps, 1.0, 'lib-direct 100 MiB MB/s vs Next public/');

@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { freePort, startNext } from '../test/helpers/next-server.js';
-import { startProxy, type ProxyKind } from '../test/helpers/proxies.js';
+import { PROXY_KINDS, startProxy, type ProxyKind } from '../test/helpers/proxies.js';
 
 const benchDir = path.dirname(fileURLToPath(import.meta.url));
 export const benchAppDir = path.join(benchDir, 'app');
@@ -121,7 +121,7 @@ export const targets: readonly Target[] = [
   })),
   nextTarget('lib-virtual', 'library direct (virtual, 1 KiB in memory)', { small: '/virtual', range: true, memory: false }),
   // The proxy hop's own cost: the bare handler through the same proxy, the floor for lib-<proxy>'s 1 KiB.
-  ...(['nginx', 'apache', 'lighttpd', 'caddy'] as const).map((kind) =>
+  ...PROXY_KINDS.map((kind) =>
     behindProxy(kind, `next-bare-${kind}`, `Next bare handler on [...path] behind ${proxyName[kind]} (1 KiB in memory)`, { small: '/bare-param/1k.bin', range: false, memory: false }),
   ),
   offloadTarget('nginx', 'library + nginx offload'),
@@ -189,7 +189,7 @@ export const pairs: readonly (readonly [string, string])[] = [
   ['lib-direct', 'next-bare'],
   ['lib-virtual', 'next-bare'],
   ['lib-direct', 'next-bare-param'],
-  ...(['nginx', 'apache', 'lighttpd', 'caddy'] as const).flatMap((kind) => [
+  ...PROXY_KINDS.flatMap((kind) => [
     [`lib-${kind}`, 'next-bare'] as const,
     [`lib-${kind}`, `next-bare-${kind}`] as const,
   ]),

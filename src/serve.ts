@@ -31,7 +31,6 @@ export interface ServeOptions {
   onError: (error: unknown) => void;
 }
 
-
 /** Headers and validators of the successful response, computed once per request. */
 export interface Representation {
   headers: Headers;

@@ -61,11 +61,6 @@ export class OpenFileCache {
     this.idle = options.idle;
   }
 
-  /** Descriptors currently cached (in use or idle). */
-  get size(): number {
-    return this.entries.size;
-  }
-
   /** A body for the file at `path`, which the caller's lstat/stat just described as `stats`. */
   async open(path: string, stats: Stats): Promise<FileBody> {
     const cached = this.entries.get(path);
@@ -134,11 +129,11 @@ export class OpenFileCache {
   }
 }
 
-export function isSameFile(identity: FileIdentity, stats: Stats): boolean {
+function isSameFile(identity: FileIdentity, stats: Stats): boolean {
   return identity.ino === stats.ino && identity.dev === stats.dev && identity.ctimeMs === stats.ctimeMs;
 }
 
-/** Validated options, or `undefined` when the cache is off. */
+/** Validated options: `false` when turned off, `undefined` when not given (the source decides by io mode). */
 export function openFileCacheOptions(value: boolean | OpenFileCacheOptions | undefined, invalid: (message: string) => never): Required<OpenFileCacheOptions> | false | undefined {
   if (value === undefined) return undefined;
   if (value === false) return false;
