@@ -183,12 +183,15 @@ async function ready(child: ReturnType<typeof spawn>, url: string, cleanup: () =
 /**
  * Target and reference measured side by side (interleaved 1 KiB runs) for the overhead claims: the
  * library against the bare handler on the issue's terms (a fixed route) and on equal terms (the same
- * `[...path]` route shape; behind the same proxy for offloads).
+ * `[...path]` route shape; behind the same proxy for offloads; the same response headers, which
+ * leaves only the library's own work), plus what those headers cost Next by themselves.
  */
 export const pairs: readonly (readonly [string, string])[] = [
   ['lib-direct', 'next-bare'],
   ['lib-virtual', 'next-bare'],
   ['lib-direct', 'next-bare-param'],
+  ['lib-direct', 'next-bare-headers'],
+  ['next-bare-headers', 'next-bare-param'],
   ...PROXY_KINDS.flatMap((kind) => [
     [`lib-${kind}`, 'next-bare'] as const,
     [`lib-${kind}`, `next-bare-${kind}`] as const,
