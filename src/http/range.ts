@@ -1,4 +1,10 @@
-/** The Range header: parse it (RFC 9110 §14.1.2, §14.2), resolve it against a size, format Content-Range. */
+/**
+ * The Range header: parse it (RFC 9110 §14.1.2, §14.2), resolve it against a size, format Content-Range.
+ * Written here rather than taken from `range-parser` 1.2, which reads numbers with parseInt
+ * (`bytes=1x-2y` passes), drops malformed specs instead of ignoring the whole header, answers 416
+ * for `bytes=5-2` (invalid, so RFC 9110 says 200), does not cap the number of specs, and merges
+ * only overlapping or adjacent ranges.
+ */
 
 import type { ByteRange } from '../types.js';
 
