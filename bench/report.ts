@@ -27,13 +27,15 @@ export interface TargetRound {
   memoryWarm?: Partial<Record<'large' | 'huge', MemoryResult>>;
 }
 
-/** Interleaved 1 KiB runs of a target and its reference (see measurePair in run.ts). */
+/** Interleaved runs of a target and its reference on one file (see measurePair in run.ts). */
 export interface PairResult {
   id: string;
   referenceId: string;
-  /** Per run: the target's req/s divided by the reference's. */
-  rps: number[];
-  /** Per run: the reference's server CPU per request divided by the target's (higher is better). */
+  /** `small`: the 1 KiB file; `large`: the 100 MiB file. */
+  load: 'small' | 'large';
+  /** Per run: the target's req/s (small) or MB/s (large) divided by the reference's. */
+  throughput: number[];
+  /** Per 1 KiB run: the reference's server CPU per request divided by the target's (higher is better). */
   cpu: number[];
   error?: string;
 }
@@ -172,10 +174,10 @@ function checks(results: BenchResults, summaries: Summary[]): string[] {
   };
   const compare = (id: string, referenceId: string, pick: (round: TargetRound) => number | undefined, minimum: number, text: string): void => {
     if (!has(id) || !has(referenceId)) return;
-    // 1 KiB comparisons measured side by side win over ratios of runs made minutes apart.
-    const pair = pick === rps || pick === cpuEfficiency ? pairOf(results, id, referenceId) : undefined;
-    const value = pair ? median(pick === rps ? pair.rps : pair.cpu) : ratio(results, id, referenceId, pick);
-    const how = pair ? `, paired median of ${pair.rps.length}` : '';
+    // Comparisons measured side by side win over ratios of runs made minutes apart.
+    const pairValues = pairedValues(results, id, referenceId, pick);
+    const value = pairValues ? median(pairValues) : ratio(results, id, referenceId, pick);
+    const how = pairValues ? `, paired median of ${pairValues.length}` : '';
     line(value === undefined || Number.isNaN(value) ? undefined : value >= minimum, text, value === undefined || Number.isNaN(value) ? 'no data' : `${value.toFixed(2)}x (need >= ${minimum.toFixed(2)}x${how})`);
   };
   for (const proxy of PROXY_KINDS) {
@@ -224,9 +226,13 @@ function checks(results: BenchResults, summaries: Summary[]): string[] {
   return lines;
 }
 
-function pairOf(results: BenchResults, id: string, referenceId: string): PairResult | undefined {
-  const pair = results.pairs?.find((candidate) => candidate.id === id && candidate.referenceId === referenceId);
-  return pair && !pair.error && pair.rps.length > 0 ? pair : undefined;
+/** The side-by-side ratios for this comparison, if that pair ran: req/s or CPU on 1 KiB, MB/s on 100 MiB. */
+function pairedValues(results: BenchResults, id: string, referenceId: string, pick: (round: TargetRound) => number | undefined): number[] | undefined {
+  const load = pick === mbps ? 'large' : 'small';
+  const pair = results.pairs?.find((candidate) => candidate.id === id && candidate.referenceId === referenceId && candidate.load === load);
+  if (!pair || pair.error) return undefined;
+  const values = pick === cpuEfficiency ? pair.cpu : pair.throughput;
+  return values.length > 0 ? values : undefined;
 }
 
 const format = (value: number | undefined, digits = 0): string => (value === undefined ? '–' : value.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits }));
@@ -289,15 +295,18 @@ export function writeReport(results: BenchResults, dir: string): { markdown: str
   if (results.pairs?.length) {
     const spread = (values: number[]): string => (values.length ? `${Math.min(...values).toFixed(2)}–${Math.max(...values).toFixed(2)}` : '–');
     md.push(
-      '## 1 KiB, side by side',
+      '## Side by side',
       '',
-      `Each target and its reference run at the same time and are loaded in turn, ${s.pairedRuns} × ${s.pairedSeconds} s each (wrk \`-t${s.threads} -c${s.smallConnections}\`, order alternating), so both see the same machine; these are the ratios the 1 KiB targets below use.`,
+      `Each target and its reference run at the same time and are loaded in turn, ${s.pairedRuns} × ${s.pairedSeconds} s each (wrk \`-t${s.threads}\`, \`-c${s.smallConnections}\` on 1 KiB and \`-c${s.largeConnections}\` on 100 MiB, order alternating), so both see the same machine; these are the ratios the targets below use.`,
       '',
-      '| target | reference | req/s ratio (median) | range | server CPU ratio (median) | range |',
-      '|---|---|--:|--:|--:|--:|',
-      ...results.pairs.map((pair) =>
-        pair.error ? `| ${labelOf(pair.id)} | ${labelOf(pair.referenceId)} | failed: ${pair.error} | | | |` : `| ${labelOf(pair.id)} | ${labelOf(pair.referenceId)} | ${times(median(pair.rps))} | ${spread(pair.rps)} | ${times(median(pair.cpu))} | ${spread(pair.cpu)} |`,
-      ),
+      '| target | reference | file | throughput ratio (median) | range | server CPU ratio (median) | range |',
+      '|---|---|---|--:|--:|--:|--:|',
+      ...results.pairs.map((pair) => {
+        const head = `| ${labelOf(pair.id)} | ${labelOf(pair.referenceId)} | ${pair.load === 'small' ? '1 KiB req/s' : '100 MiB MB/s'}`;
+        if (pair.error) return `${head} | failed: ${pair.error} | | | |`;
+        const cpu = pair.cpu.length ? `${times(median(pair.cpu))} | ${spread(pair.cpu)}` : '– | –';
+        return `${head} | ${times(median(pair.throughput))} | ${spread(pair.throughput)} | ${cpu} |`;
+      }),
       '',
     );
   }

@@ -10,7 +10,7 @@
  *   BENCH_HUGE=1        also the 1 GiB file in the memory test (0 skips)
  *   BENCH_MEMORY_TARGETS=a,b  memory test only for these ids (default: every Next target that streams files)
  *   BENCH_LOADS=small,large  which wrk loads to run (profiling runs may skip one)
- *   BENCH_PAIRED_RUNS=8 interleaved 1 KiB runs per pair (0 skips)   BENCH_PAIRED_SECONDS=2 each
+ *   BENCH_PAIRED_RUNS=8 interleaved runs per side-by-side pair (0 skips)   BENCH_PAIRED_SECONDS=2 each
  *   BENCH_SKIP_BUILD=1  reuse bench/app/.next       BENCH_RESULTS_DIR=bench/results
  */
 import { createHash, randomFillSync } from 'node:crypto';
@@ -22,7 +22,7 @@ import { fileURLToPath } from 'node:url';
 import { buildApp } from '../test/helpers/next-server.js';
 import { checkBodies, cpuSecondsOf, downloadConcurrently, rssOf, runWrk, sampleRss, type ExpectedBody } from './measure.js';
 import { describeMachine, writeReport, type BenchResults, type MemoryResult, type PairResult, type TargetRound } from './report.js';
-import { benchAppDir, pairs, targets, type BenchContext, type Running, type Target } from './targets.js';
+import { benchAppDir, pairs, targets, type BenchContext, type PairLoad, type Running, type Target } from './targets.js';
 
 const benchDir = path.dirname(fileURLToPath(import.meta.url));
 const repositoryRoot = path.dirname(benchDir);
@@ -143,13 +143,13 @@ async function main(): Promise<void> {
       results.finished = new Date().toISOString();
       writeReport(results, resultsDir);
     }
-    if (settings.pairedRuns > 0 && loads.has('small')) {
+    if (settings.pairedRuns > 0) {
       const byId = new Map(chosen.map((target) => [target.id, target]));
       results.pairs = [];
-      for (const [id, referenceId] of pairs) {
+      for (const { id, referenceId, load } of pairs.filter((pair) => loads.has(pair.load))) {
         const target = byId.get(id);
         const reference = byId.get(referenceId);
-        if (target && reference) results.pairs.push(await measurePair(target, reference, context));
+        if (target && reference) results.pairs.push(await measurePair(target, reference, context, load));
       }
     }
     results.finished = new Date().toISOString();
@@ -220,37 +220,44 @@ async function measureTarget(target: Target, context: BenchContext, expected: (t
 }
 
 /**
- * One target against its reference, both running at once and loaded in alternation with short 1 KiB
- * runs, so both see the same machine: on a shared VM the load from other tenants drifts over
- * minutes, which shows in ratios of runs made minutes apart (the rounds) far more than in these.
+ * One target against its reference, both running at once and loaded in alternation with short runs
+ * (1 KiB: req/s and server CPU per request; 100 MiB: MB/s), so both see the same machine: on a
+ * shared VM the load from other tenants drifts over minutes, which shows in ratios of runs made
+ * minutes apart (the rounds) far more than in these.
  */
-async function measurePair(target: Target, reference: Target, context: BenchContext): Promise<PairResult> {
-  const result: PairResult = { id: target.id, referenceId: reference.id, rps: [], cpu: [] };
+async function measurePair(target: Target, reference: Target, context: BenchContext, load: PairLoad): Promise<PairResult> {
+  const result: PairResult = { id: target.id, referenceId: reference.id, load, throughput: [], cpu: [] };
+  const pathOf = (side: Target): string => (load === 'small' ? side.small : `${side.files}${files.large.name}`);
   try {
     return await withTarget(target, context, (runningTarget) =>
       withTarget(reference, context, async (runningReference) => {
-        const wrk = { threads: settings.threads, connections: settings.smallConnections };
+        const wrk = { threads: settings.threads, connections: load === 'small' ? settings.smallConnections : settings.largeConnections };
         const sides = [
-          { running: runningTarget, path: target.small },
-          { running: runningReference, path: reference.small },
+          { running: runningTarget, path: pathOf(target) },
+          { running: runningReference, path: pathOf(reference) },
         ];
         for (const side of sides) await runWrk({ ...wrk, url: side.running.url + side.path, seconds: Math.max(1, settings.warmup) });
         for (let run = 0; run < settings.pairedRuns; run += 1) {
-          const measured = new Map<number, { rps: number; cpuUs: number }>();
+          const measured = new Map<number, { throughput: number; cpuUs: number }>();
           // Alternate which side goes first, so neither always follows the other.
           const order = run % 2 === 0 ? [0, 1] : [1, 0];
           for (const index of order) {
             const side = sides[index]!;
             const cpuBefore = cpuSecondsOf(side.running.cpuRoots);
-            const small = await runWrk({ ...wrk, url: side.running.url + side.path, seconds: settings.pairedSeconds });
-            measured.set(index, { rps: small.requestsPerSecond, cpuUs: ((cpuSecondsOf(side.running.cpuRoots) - cpuBefore) * 1e6) / Math.max(1, small.requests) });
+            const timed = await runWrk({ ...wrk, url: side.running.url + side.path, seconds: settings.pairedSeconds });
+            measured.set(index, {
+              throughput: load === 'small' ? timed.requestsPerSecond : timed.megabytesPerSecond,
+              cpuUs: ((cpuSecondsOf(side.running.cpuRoots) - cpuBefore) * 1e6) / Math.max(1, timed.requests),
+            });
           }
           const [mine, theirs] = [measured.get(0)!, measured.get(1)!];
-          result.rps.push(mine.rps / theirs.rps);
-          // Requests per CPU-second, so the ratio reads like the req/s one (higher is better).
-          result.cpu.push(theirs.cpuUs / mine.cpuUs);
+          result.throughput.push(mine.throughput / theirs.throughput);
+          // Requests per CPU-second, so the ratio reads like the throughput one (higher is better).
+          // Only for 1 KiB: a 100 MiB download's CPU is mostly the proxy's or the kernel's copy.
+          if (load === 'small') result.cpu.push(theirs.cpuUs / mine.cpuUs);
         }
-        log(`pair ${target.id} / ${reference.id}: req/s ratios ${result.rps.map((value) => value.toFixed(2)).join(' ')}; CPU ratios ${result.cpu.map((value) => value.toFixed(2)).join(' ')}`);
+        const list = (values: number[]): string => values.map((value) => value.toFixed(2)).join(' ');
+        log(`pair ${target.id} / ${reference.id} (${load === 'small' ? '1 KiB' : '100 MiB'}): throughput ratios ${list(result.throughput)}${result.cpu.length ? `; CPU ratios ${list(result.cpu)}` : ''}`);
         return result;
       }),
     );

@@ -180,20 +180,32 @@ async function ready(child: ReturnType<typeof spawn>, url: string, cleanup: () =
   }
 }
 
+/** Which file a side-by-side pair loads: the 1 KiB one (req/s) or the 100 MiB one (MB/s). */
+export type PairLoad = 'small' | 'large';
+
 /**
- * Target and reference measured side by side (interleaved 1 KiB runs) for the overhead claims: the
+ * Target and reference measured side by side (interleaved runs) for the ratio claims. 1 KiB: the
  * library against the bare handler on the issue's terms (a fixed route) and on equal terms (the same
  * `[...path]` route shape; behind the same proxy for offloads; the same response headers, which
- * leaves only the library's own work), plus what those headers cost Next by themselves.
+ * leaves only the library's own work), plus what those headers cost Next by themselves. 100 MiB:
+ * every offload against nginx serving the file itself, and direct streaming against Next `public/`
+ * and the `toWeb` handler.
  */
-export const pairs: readonly (readonly [string, string])[] = [
-  ['lib-direct', 'next-bare'],
-  ['lib-virtual', 'next-bare'],
-  ['lib-direct', 'next-bare-param'],
-  ['lib-direct', 'next-bare-headers'],
-  ['next-bare-headers', 'next-bare-param'],
-  ...PROXY_KINDS.flatMap((kind) => [
-    [`lib-${kind}`, 'next-bare'] as const,
-    [`lib-${kind}`, `next-bare-${kind}`] as const,
-  ]),
+export const pairs: readonly { id: string; referenceId: string; load: PairLoad }[] = [
+  ...([
+    ['lib-direct', 'next-bare'],
+    ['lib-virtual', 'next-bare'],
+    ['lib-direct', 'next-bare-param'],
+    ['lib-direct', 'next-bare-headers'],
+    ['next-bare-headers', 'next-bare-param'],
+    ...PROXY_KINDS.flatMap((kind) => [
+      [`lib-${kind}`, 'next-bare'],
+      [`lib-${kind}`, `next-bare-${kind}`],
+    ]),
+  ] as const).map(([id, referenceId]) => ({ id, referenceId, load: 'small' as const })),
+  ...([
+    ...PROXY_KINDS.map((kind) => [`lib-${kind}`, 'nginx-static']),
+    ['lib-direct', 'next-public'],
+    ['lib-direct', 'next-toweb'],
+  ] as const).map(([id, referenceId]) => ({ id, referenceId, load: 'large' as const })),
 ];
