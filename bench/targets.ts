@@ -86,7 +86,6 @@ function offloadTarget(kind: ProxyKind, label: string): Target {
   }));
 }
 
-
 const proxyName: Record<ProxyKind, string> = { nginx: 'nginx', apache: 'Apache', lighttpd: 'lighttpd', caddy: 'Caddy' };
 
 export const targets: readonly Target[] = [
@@ -124,10 +123,7 @@ export const targets: readonly Target[] = [
   ...PROXY_KINDS.map((kind) =>
     behindProxy(kind, `next-bare-${kind}`, `Next bare handler on [...path] behind ${proxyName[kind]} (1 KiB in memory)`, { small: '/bare-param/1k.bin', range: false, memory: false }),
   ),
-  offloadTarget('nginx', 'library + nginx offload'),
-  offloadTarget('apache', 'library + Apache offload'),
-  offloadTarget('lighttpd', 'library + lighttpd offload'),
-  offloadTarget('caddy', 'library + Caddy offload'),
+  ...PROXY_KINDS.map((kind) => offloadTarget(kind, `library + ${proxyName[kind]} offload`)),
 ];
 
 async function startNginxStatic(mediaRoot: string): Promise<Running> {

@@ -3,8 +3,8 @@ import { constants, type Stats } from 'node:fs';
 import { basename, join, relative, resolve, sep } from 'node:path';
 import { DownloadError, invalidOption } from '../errors.js';
 import type { DownloadFile, Located, RequestContext, Source } from '../types.js';
-import { callsFor, descriptorBody, threadpoolCalls, type FilesystemCalls, type FilesystemIo } from './filesystem-io.js';
 import { CHUNK_SIZE } from '../streams/body-stream.js';
+import { callsFor, descriptorBody, threadpoolCalls, type FilesystemCalls, type FilesystemIo } from './filesystem-io.js';
 import { keyFromParam, keySegments } from './key.js';
 import { defaultOpenFileCache, OpenFileCache, openFileCacheOptions, type FileIdentity, type OpenFileCacheOptions } from './open-file-cache.js';
 
