@@ -6,7 +6,7 @@ import { DownloadError } from './errors.js';
 import { errorResponse } from './http/responses.js';
 import { resolveOptions, type AuthorizeResult, type DownloadHandlerOptions, type ResolvedOptions } from './options.js';
 import { preconditionResponse, representationOf, serveFile, type ServeOptions } from './serve.js';
-import type { DownloadFile, FileTarget, RouteContext, RouteParams } from './types.js';
+import type { DownloadFile, FileTarget, Located, RouteContext, RouteParams } from './types.js';
 
 /** A route handler for GET and HEAD; also exposes itself as `.GET` and `.HEAD`. */
 export interface DownloadRouteHandler {
@@ -25,20 +25,27 @@ export function downloadHandler<TRecord = unknown>(options: DownloadHandlerOptio
   const config = resolveOptions(options);
 
   async function handleDownload(request: Request, context: RouteContext): Promise<Response> {
+    let located: Located | null = null;
     let file: DownloadFile | null = null;
     try {
       const params: RouteParams = (await context?.params) ?? {};
-      const located = await config.source.locate(request, { params });
+      located = await config.source.locate(request, { params });
       if (!located) return errorResponse(404);
 
       // Authorization runs before load(): a refusal never reveals whether the file exists.
       if (config.authorize) {
         const verdict = await config.authorize(request, located.target, { params });
-        if (verdict !== true) return refusal(verdict, config);
+        if (verdict !== true) {
+          located.dispose?.();
+          return refusal(verdict, config);
+        }
       }
 
       file = await located.load();
-      if (!file) return errorResponse(404);
+      if (!file) {
+        located.dispose?.();
+        return errorResponse(404);
+      }
       const serveOptions = serveOptionsFor(file, located.target, config, request);
       const representation = representationOf(file, serveOptions);
       const plan = config.backend.plan(file);
@@ -52,7 +59,9 @@ export function downloadHandler<TRecord = unknown>(options: DownloadHandlerOptio
       if (plan.reason) config.reportFallback(plan.reason, request);
       return await serveFile(request, file, serveOptions, representation);
     } catch (error) {
-      file?.dispose?.();
+      // Whatever was taken and not handed on to a response is released.
+      if (file) file.dispose?.();
+      else located?.dispose?.();
       if (error instanceof DownloadError && error.status === 404) return errorResponse(404);
       config.onError(error, request);
       return errorResponse(error instanceof DownloadError ? error.status : 500);

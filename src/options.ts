@@ -1,6 +1,7 @@
 /** Option types, defaults and validation; everything is checked when the factory is called. */
 import { invalidOption } from './errors.js';
 import { isValidMediaType } from './http/content-type.js';
+import { isFieldValue, trimFieldValue } from './http/field-value.js';
 import type { ProxyBackend } from './proxies/backend.js';
 import { backendFromEnv } from './proxies/from-env.js';
 import type { DownloadFile, FileTarget, RequestContext, Source } from './types.js';
@@ -63,15 +64,13 @@ export interface ResolvedOptions {
   reportFallback: (reason: string, request: Request) => void;
 }
 
-const unsafeHeaderValue = /[\0\r\n]/;
-
 export function resolveOptions<TRecord>(options: DownloadHandlerOptions<TRecord>): ResolvedOptions {
   if (typeof options !== 'object' || options === null) invalidOption('options', 'must be an object');
   const { source } = options;
   if (typeof source?.locate !== 'function') invalidOption('source', 'must be a source such as filesystem({ root })');
   if (options.authorize !== undefined && typeof options.authorize !== 'function') invalidOption('authorize', 'must be a function');
-  if (options.cacheControl !== undefined && (typeof options.cacheControl !== 'string' || unsafeHeaderValue.test(options.cacheControl))) {
-    invalidOption('cacheControl', 'must be a header value without CR, LF or NUL');
+  if (options.cacheControl !== undefined && (typeof options.cacheControl !== 'string' || !isFieldValue(trimFieldValue(options.cacheControl)))) {
+    invalidOption('cacheControl', 'must be a header value without control characters');
   }
   if (options.maxRanges !== undefined && !(Number.isSafeInteger(options.maxRanges) && options.maxRanges >= 1)) {
     invalidOption('maxRanges', 'must be an integer >= 1');
@@ -81,13 +80,19 @@ export function resolveOptions<TRecord>(options: DownloadHandlerOptions<TRecord>
   }
   if (options.backend !== undefined && typeof options.backend?.plan !== 'function') invalidOption('backend', 'must be nginx(), apache(), lighttpd(), caddy() or none()');
   const wwwAuthenticate = options.wwwAuthenticate ?? 'Bearer';
-  if (unsafeHeaderValue.test(wwwAuthenticate)) invalidOption('wwwAuthenticate', 'must not contain CR, LF or NUL');
+  if (typeof wwwAuthenticate !== 'string' || !isFieldValue(trimFieldValue(wwwAuthenticate))) {
+    invalidOption('wwwAuthenticate', 'must be a header value without control characters');
+  }
 
   let headers: Headers;
   try {
     headers = new Headers(options.headers);
   } catch {
     return invalidOption('headers', 'must be valid header names and values');
+  }
+  // `Headers` lets other control characters through; Node would then refuse every response.
+  for (const [name, value] of headers) {
+    if (!isFieldValue(value)) invalidOption('headers', `"${name}" must not contain control characters`);
   }
 
   const onError = options.onError ?? ((error: unknown) => console.error('[next-downloadview]', error));

@@ -47,10 +47,20 @@ export function representationOf(file: DownloadFile, options: ServeOptions): Rep
   headers.set('cache-control', options.cacheControl);
   headers.set('x-content-type-options', 'nosniff');
   if (validators.etag) headers.set('etag', validators.etag);
-  if (validators.lastModified) headers.set('last-modified', formatHttpDate(validators.lastModified));
+  if (validators.lastModified) headers.set('last-modified', formatHttpDate(notInFuture(validators.lastModified)));
   // RFC 9110 §14.3: advertise ranges only when we can honour them.
   headers.set('accept-ranges', file.size === undefined ? 'none' : 'bytes');
   return { headers, validators };
+}
+
+/**
+ * RFC 9110 §8.8.2.1: a modification time in the future (a skewed clock, a touched file) MUST
+ * be sent as the message date. Only the header changes: the ETag keeps the real mtime, and a
+ * future date never satisfies If-Modified-Since or If-Range anyway.
+ */
+function notInFuture(date: Date): Date {
+  const now = Date.now();
+  return date.getTime() > now ? new Date(now) : date;
 }
 
 /** The validators of a file: its own ETag if it has one, else a weak one from size+mtime. */

@@ -67,6 +67,11 @@ export interface Located<TRecord = unknown> {
   readonly target: FileTarget<TRecord>;
   /** Metadata of the file, or `null` when it does not exist (404). */
   load(): Promise<DownloadFile | null>;
+  /**
+   * Release what locating already holds (a ready-made stream) when `load()` will not run or
+   * fails: a refusal, a 404, an error. Never called once `load()` has returned a file.
+   */
+  dispose?(): void;
 }
 
 /** Context given to sources and user callbacks. */

@@ -61,14 +61,18 @@ export function contentDisposition(type: 'attachment' | 'inline', filename?: str
   return value;
 }
 
-/** A readable ASCII stand-in: NFKD without combining marks (`é` → `e`), the rest as `_`. */
+/**
+ * A readable ASCII stand-in: NFKD without combining marks (`é` → `e`), the rest as `_`. `%` and
+ * `?` become `_` too: browsers decode `%2E` and `=?UTF-8?B?…?=` in `filename` (RFC 6266 §4.3),
+ * which would turn `report%2Eexe` into `report.exe`; the exact name then travels in `filename*`.
+ */
 function asciiFallback(name: string): string {
   const ascii = name
     .normalize('NFKD')
     .replace(/\p{M}/gu, '')
     // NFKD folds compatibility forms, e.g. U+FF0F FULLWIDTH SOLIDUS to `/`.
     .replace(SEPARATORS, '_')
-    .replace(/[^\x20-\x7e]/gu, '_')
+    .replace(/[^\x20-\x7e]|[%?]/gu, '_')
     .replace(EDGES, '');
   return ascii === '' ? DEFAULT_NAME : ascii;
 }

@@ -1,6 +1,7 @@
 /** Content-Type for a download: a validated override, else the type of the file name, with a UTF-8 charset for text. */
 
 import mime from 'mime';
+import { trimFieldValue } from './field-value.js';
 
 const FALLBACK_TYPE = 'application/octet-stream';
 // RFC 9110 §5.6.2 token, §5.6.4 quoted-string without obs-text (so the value stays ASCII).
@@ -11,7 +12,6 @@ const QUOTED_STRING = '"(?:[\\t \\x21\\x23-\\x5b\\x5d-\\x7e]|\\\\[\\t \\x20-\\x7
 const PARAMETER = `(${TOKEN})=(?:${TOKEN}|${QUOTED_STRING})`;
 const MEDIA_TYPE = new RegExp(`^${TOKEN}/${TOKEN}(?:[ \\t]*;[ \\t]*(?:${PARAMETER})?)*$`);
 const PARAMETER_NAMES = new RegExp(PARAMETER, 'g');
-const OWS_ENDS = /^[ \t]+|[ \t]+$/g;
 
 /**
  * Whether `value` is a media type with optional parameters (`type/subtype[; name=value]…`),
@@ -20,7 +20,7 @@ const OWS_ENDS = /^[ \t]+|[ \t]+$/g;
  * @example isValidMediaType('text/plain; charset=utf-8') // true
  */
 export function isValidMediaType(value: string): boolean {
-  return MEDIA_TYPE.test(value.replace(OWS_ENDS, ''));
+  return MEDIA_TYPE.test(trimFieldValue(value));
 }
 
 /**
@@ -31,7 +31,7 @@ export function isValidMediaType(value: string): boolean {
  */
 export function contentTypeFor(filename: string, override?: string): string {
   const type =
-    override !== undefined && isValidMediaType(override) ? override.replace(OWS_ENDS, '') : typeOfName(filename);
+    override !== undefined && isValidMediaType(override) ? trimFieldValue(override) : typeOfName(filename);
   // RFC 9110 §8.3.1: type and parameter names are case-insensitive. A text type without a
   // charset leaves the browser guessing (and sniffing); files here are served as UTF-8.
   if (/^text\//i.test(type) && !hasCharset(type)) return `${type}; charset=utf-8`;

@@ -1,6 +1,8 @@
 /** Entity-tags (RFC 9110 §8.8.3): parse, compare, parse If-Match/If-None-Match, make one. */
 
 /** A parsed entity-tag; `opaque` keeps its quotes, e.g. `{ weak: true, opaque: '"abc"' }`. */
+import { trimFieldValue } from './field-value.js';
+
 export interface EntityTag {
   weak: boolean;
   opaque: string;
@@ -24,7 +26,7 @@ const OWS = /[ \t]*/y;
  * @example parseEntityTag('W/"1a-2b"') // { weak: true, opaque: '"1a-2b"' }
  */
 export function parseEntityTag(value: string): EntityTag | undefined {
-  const match = ENTITY_TAG.exec(value.replace(/^[ \t]+|[ \t]+$/g, ''));
+  const match = ENTITY_TAG.exec(trimFieldValue(value));
   if (!match) return undefined;
   return { weak: match[1] !== undefined, opaque: match[2] ?? '' };
 }
@@ -35,7 +37,7 @@ export function parseEntityTag(value: string): EntityTag | undefined {
  * @example parseETagCondition('"a", W/"b"') // { kind: 'list', tags: [{weak:false,opaque:'"a"'}, {weak:true,opaque:'"b"'}] }
  */
 export function parseETagCondition(header: string): ETagCondition {
-  const text = header.replace(/^[ \t]+|[ \t]+$/g, '');
+  const text = trimFieldValue(header);
   if (text === '*') return { kind: 'any' };
 
   const tags: EntityTag[] = [];

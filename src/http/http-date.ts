@@ -1,5 +1,7 @@
 /** HTTP-date (RFC 9110 §5.6.7): parse the three allowed forms, format IMF-fixdate. */
 
+import { trimFieldValue } from './field-value.js';
+
 const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
 const TIME = '([0-9]{2}):([0-9]{2}):([0-9]{2})';
 const MONTH = '(Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec)';
@@ -23,7 +25,7 @@ const ASCTIME_DATE = new RegExp(`^(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun) ${MONTH} ([0-9
 export function parseHttpDate(value: string | null, now: Date = new Date()): Date | undefined {
   if (value === null) return undefined;
   // RFC 9110 §5.5: surrounding whitespace is not part of the field value.
-  const text = value.replace(/^[ \t]+|[ \t]+$/g, '');
+  const text = trimFieldValue(value);
 
   let match = IMF_FIXDATE.exec(text);
   if (match) {

@@ -8,6 +8,7 @@ import {
   type ETagCondition,
   type EntityTag,
 } from './etag.js';
+import { trimFieldValue } from './field-value.js';
 import { parseHttpDate } from './http-date.js';
 
 /** The current representation's validators, as the response will send them. */
@@ -79,7 +80,7 @@ export function evaluatePreconditions(method: string, headers: Headers, validato
  */
 export function isRangeFresh(ifRange: string | null, validators: Validators): boolean {
   if (ifRange === null) return true;
-  const value = ifRange.replace(/^[ \t]+|[ \t]+$/g, '');
+  const value = trimFieldValue(ifRange);
   // §13.1.5: an entity-tag is told from a date by its first characters (DQUOTE or W/).
   if (value.startsWith('"') || value.startsWith('W/')) {
     const tag = parseEntityTag(value);

@@ -6,6 +6,7 @@
  * only overlapping or adjacent ranges.
  */
 
+import { trimFieldValue } from './field-value.js';
 import type { ByteRange } from '../types.js';
 
 /** One `range-spec` as written: `first-last`, `first-` (no `last`), or `-length` (a suffix). */
@@ -60,7 +61,6 @@ const RANGES_SPECIFIER = /^([!#$%&'*+.^_`|~0-9A-Za-z-]+)=(.*)$/s;
 const LIST_SEPARATOR = /[ \t]*,[ \t]*/;
 const INT_RANGE = /^([0-9]+)-([0-9]*)$/;
 const SUFFIX_RANGE = /^-([0-9]+)$/;
-const OWS_ENDS = /^[ \t]+|[ \t]+$/g;
 
 /**
  * Parse a `Range` header value with the strict RFC 9110 §14.1.2 grammar.
@@ -72,7 +72,7 @@ export function parseRange(header: string | null, options: ParseRangeOptions = {
   if (header === null) return { kind: 'absent' };
   const maxSpecs = options.maxSpecs ?? DEFAULT_MAX_SPECS;
   // RFC 9110 §5.5: leading and trailing whitespace is not part of a field value.
-  const match = RANGES_SPECIFIER.exec(header.replace(OWS_ENDS, ''));
+  const match = RANGES_SPECIFIER.exec(trimFieldValue(header));
   if (!match) return { kind: 'invalid' };
   const [, unit = '', rangeSet = ''] = match;
   // RFC 9110 §14.1: range units are compared case-insensitively; §14.2: an unknown unit is ignored.

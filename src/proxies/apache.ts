@@ -31,9 +31,8 @@ export function apache(options: ApacheOptions = {}): ProxyBackend {
 
 /**
  * UTF-8 bytes as a Latin-1 "binary string": web Headers send U+0000–U+00FF as single bytes.
- * CR, LF and NUL cannot be sent at all, so such paths are streamed by the app.
+ * Paths with control characters or a trailing space cannot travel raw; the backend streams those.
  */
-function rawPathBytes(path: string): string | undefined {
-  if (/[\0\r\n]/.test(path)) return undefined;
+function rawPathBytes(path: string): string {
   return Buffer.from(path, 'utf8').toString('latin1');
 }

@@ -17,7 +17,10 @@ export function lighttpd(options: LighttpdOptions = {}): ProxyBackend {
     // Only X-Sendfile is honoured behind mod_proxy (X-LIGHTTPD-send-file is FastCGI-only).
     header: 'x-sendfile',
     accepts: ['filesystem'],
-    handlesPreconditions: true,
+    // lighttpd 1.4 answers If-None-Match / If-Modified-Since but ignores If-Match and
+    // If-Unmodified-Since (a resumed download would be stitched onto a changed file): the app
+    // evaluates all of them against the validators it sends, which lighttpd passes through.
+    handlesPreconditions: false,
     rules: options.rules ?? { '/': '/' },
     encode: percentEncodePath,
   });

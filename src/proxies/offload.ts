@@ -1,4 +1,5 @@
 /** What the four proxy backends share: rule mapping, the support grid, the empty 200. */
+import { isFieldValue } from '../http/field-value.js';
 import { setLengthHint } from '../length-hint.js';
 import type { DownloadFile, SourceKind } from '../types.js';
 import type { BackendName, OffloadPlan, ProxyBackend } from './backend.js';
@@ -29,7 +30,9 @@ export function offloadBackend(spec: OffloadBackendSpec): ProxyBackend {
       const mapped = applyRules(rules, file.path);
       if (!mapped) return { kind: 'stream', reason: `no ${spec.name} rule matches the file's location; streamed by the app` };
       const value = spec.encode(mapped.to + mapped.rest);
-      if (value === undefined) return { kind: 'stream', reason: `the file's path cannot be expressed in ${spec.header}; streamed by the app` };
+      // A value the header cannot carry exactly (a control character, a trailing space that
+      // `Headers` would trim) could name a different file to the proxy: stream instead.
+      if (value === undefined || value === '' || !isFieldValue(value)) return { kind: 'stream', reason: `the file's path cannot be expressed in ${spec.header}; streamed by the app` };
       return { kind: 'offload', location: value };
     },
     respond(location, headers) {

@@ -2,9 +2,9 @@
  * `record(...)`: the app looks up its own record (an invoice, an upload row) and names the file
  * behind it, with metadata overrides — django-downloadview's ObjectDownloadView, every override honoured.
  */
-import { parseEntityTag } from '../http/etag.js';
 import { DownloadError, invalidOption } from '../errors.js';
 import type { DownloadFile, Located, RequestContext, Source } from '../types.js';
+import { checkAppMetadata } from './metadata.js';
 
 export interface RecordFile {
   /** The file behind the record: `media.file(row.path)` or `virtualFile({...})`. */
@@ -55,29 +55,29 @@ export function record<TRecord>(options: RecordOptions<TRecord>): RecordSource<T
       if (found === null || found === undefined) return null;
       const described = options.file(found);
       if (!described?.file) return null;
-      validateOverrides(described);
       const inner = described.file;
+      try {
+        checkAppMetadata(described, 'record');
+      } catch (error) {
+        inner.dispose?.();
+        throw error;
+      }
       return {
         target: { ...inner.target, record: found },
         load: async () => {
           const file = await inner.load();
-          return file && applyOverrides(file, described);
+          if (!file) return null;
+          try {
+            return applyOverrides(file, described);
+          } catch (error) {
+            file.dispose?.();
+            throw error;
+          }
         },
+        dispose: () => inner.dispose?.(),
       };
     },
   };
-}
-
-function validateOverrides(described: RecordFile): void {
-  if (described.size !== undefined && !(Number.isSafeInteger(described.size) && described.size >= 0)) {
-    throw new DownloadError('source_error', 'record size must be a non-negative integer');
-  }
-  if (described.mtime !== undefined && !(described.mtime instanceof Date && !Number.isNaN(described.mtime.getTime()))) {
-    throw new DownloadError('source_error', 'record mtime must be a valid Date');
-  }
-  if (described.etag !== undefined && parseEntityTag(described.etag) === undefined) {
-    throw new DownloadError('source_error', 'record etag must be a quoted entity-tag like "abc" or W/"abc"');
-  }
 }
 
 function applyOverrides(file: DownloadFile, described: RecordFile): DownloadFile {

@@ -2,6 +2,7 @@
 import { createHash } from 'node:crypto';
 import { DownloadError, invalidOption } from '../errors.js';
 import type { DownloadFile, FileBody, Located, RequestContext, Source } from '../types.js';
+import { checkAppMetadata } from './metadata.js';
 
 /** Anything that can become bytes. Iterables may yield strings (UTF-8 encoded) or bytes. */
 export type VirtualBody =
@@ -56,18 +57,25 @@ export function virtual(produce: VirtualProducer): VirtualSource {
 
 /** A single virtual file, e.g. returned from a `record()` lookup. */
 export function virtualFile(spec: VirtualFileSpec): Located {
-  validateSpec(spec);
+  try {
+    validateSpec(spec);
+  } catch (error) {
+    if (spec?.body !== undefined && typeof spec.body !== 'function') releaseUnread(spec.body);
+    throw error;
+  }
   return {
     target: { kind: 'virtual', key: spec.name },
     load: async () => toDownloadFile(spec),
+    // A refused request never loads: a ready-made stream in the spec must still be released.
+    dispose: () => {
+      if (typeof spec.body !== 'function') releaseUnread(spec.body);
+    },
   };
 }
 
 function validateSpec(spec: VirtualFileSpec): void {
   if (typeof spec?.name !== 'string' || spec.name === '') throw new DownloadError('source_error', 'virtual file needs a non-empty name');
-  if (spec.size !== undefined && !(Number.isSafeInteger(spec.size) && spec.size >= 0)) {
-    throw new DownloadError('source_error', 'virtual file size must be a non-negative integer');
-  }
+  checkAppMetadata(spec, 'virtual file');
 }
 
 const encoder = new TextEncoder();
@@ -95,13 +103,17 @@ function toDownloadFile(spec: VirtualFileSpec): DownloadFile {
     },
     dispose() {
       // An eager stream that will not be read must still be released.
-      if (eager instanceof ReadableStream) eager.cancel().catch(() => {});
-      else if (eager && !(eager instanceof Uint8Array) && !(eager instanceof Blob)) {
-        const iterator = eager[Symbol.asyncIterator]();
-        iterator.return?.().catch(() => {});
-      }
+      if (eager) releaseUnread(eager);
     },
   };
+}
+
+/** Cancel a stream or end an async iterable nobody will read; bytes, strings and Blobs hold nothing. */
+function releaseUnread(body: VirtualBody): void {
+  if (body instanceof ReadableStream) body.cancel().catch(() => {});
+  else if (body !== null && typeof body === 'object' && Symbol.asyncIterator in body) {
+    body[Symbol.asyncIterator]().return?.().catch(() => {});
+  }
 }
 
 type NormalBody = Uint8Array | Blob | ReadableStream<Uint8Array> | AsyncIterable<Uint8Array | string>;

@@ -2,7 +2,7 @@
  * Offload proven behind the real servers: `next start` (backend chosen by DOWNLOADVIEW_BACKEND)
  * behind nginx, Apache + mod_xsendfile, lighttpd and Caddy, each started from the shipped config.
  */
-import { chmodSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ensureBuilt, fixtureApp } from '../helpers/fixture.js';
@@ -23,6 +23,9 @@ beforeAll(async () => {
   // The proxies' workers run as `nobody`: the files must be world-readable.
   chmodSync(media.root, 0o755);
   big = writeLargeFile(path.join(media.root, 'big.bin'), 100 * MiB);
+  // An hour old: Apache takes a Last-Modified date as a strong If-Range validator only after 60 s.
+  const anHourAgo = new Date(Date.now() - 3_600_000);
+  utimesSync(big.path, anHourAgo, anHourAgo);
   media.write('hello.txt', 'Hello through the proxy!\n');
   media.write('private/secret.txt', 'private bytes\n');
   for (const name of oddNames) media.write(`odd/${name}`, `bytes of ${name}\n`);
@@ -116,6 +119,32 @@ describe.each(PROXY_KINDS)('behind %s', (kind) => {
     expect(etag).not.toBe('"0"');
     expect((await hashedGet(url('/files/hello.txt'), { 'if-none-match': etag })).status).toBe(304);
     expect((await hashedGet(url('/files/hello.txt'), { 'if-modified-since': lastModified })).status).toBe(304);
+  });
+
+  it('fails If-Match and If-Unmodified-Since with 412, also on a resumed range', async () => {
+    const failing: Record<string, string>[] = [
+      { 'if-match': '"not-the-current-one"' },
+      { 'if-unmodified-since': 'Sat, 01 Jan 2000 00:00:00 GMT' },
+      { 'if-match': '"not-the-current-one"', range: 'bytes=0-4' },
+      { 'if-unmodified-since': 'Sat, 01 Jan 2000 00:00:00 GMT', range: 'bytes=0-4' },
+    ];
+    for (const headers of failing) {
+      // A fresh connection each: nginx closes the connection after its own 412 although it said keep-alive.
+      const response = await rawGet(proxy.port, '/files/hello.txt', headers);
+      expect(response.status, JSON.stringify(headers)).toBe(412);
+      expect(response.body.toString()).not.toContain('Hello');
+    }
+  });
+
+  it('resumes with If-Range on the Last-Modified it sent, and sends it all when the date is stale', async () => {
+    const first = await hashedGet(url('/files/big.bin'), { range: 'bytes=0-0' });
+    const lastModified = String(first.headers['last-modified']);
+    const resumed = await hashedGet(url('/files/big.bin'), { range: `bytes=${MiB}-`, 'if-range': lastModified });
+    expect(resumed.status).toBe(206);
+    expect(resumed.sha256).toBe(big.rangeHash(MiB, big.size - 1));
+    const stale = await hashedGet(url('/files/big.bin'), { range: `bytes=${MiB}-`, 'if-range': 'Sat, 01 Jan 2000 00:00:00 GMT' });
+    expect(stale.status).toBe(200);
+    expect(stale.sha256).toBe(big.sha256);
   });
 
   it.each(oddNames)('downloads %s under the right name and bytes', async (name) => {

@@ -62,7 +62,7 @@ describe('downloadHandler(filesystem) GET', () => {
     expect(response.status).toBe(200);
     expect(await bodyOf(response)).toEqual(media.files['odd names/ré sumé 名前 ?#%.txt']);
     expect(response.headers.get('content-disposition')).toBe(
-      `attachment; filename="re sume __ ?#%.txt"; filename*=UTF-8''r%C3%A9%20sum%C3%A9%20%E5%90%8D%E5%89%8D%20%3F#%25.txt`,
+      `attachment; filename="re sume __ _#_.txt"; filename*=UTF-8''r%C3%A9%20sum%C3%A9%20%E5%90%8D%E5%89%8D%20%3F#%25.txt`,
     );
   });
 

@@ -8,6 +8,10 @@ let media: Media;
 beforeAll(() => {
   media = createMedia();
   writeFileSync(path.join(media.root, 'line\nbreak.txt'), 'x');
+  // `Headers` trims a trailing space: raw in X-Sendfile, `secret.txt ` would name `secret.txt`.
+  writeFileSync(path.join(media.root, 'secret.txt'), 'someone else');
+  writeFileSync(path.join(media.root, 'secret.txt '), 'mine');
+  writeFileSync(path.join(media.root, 'tab\tand\x01control.txt'), 'controls');
 });
 afterEach(releaseUnread);
 afterAll(() => media.cleanup());
@@ -36,12 +40,43 @@ describe('offloading backends', () => {
     expect((await call(percent, segments('hello.txt'))).headers.get('x-sendfile')).toBe(path.join(media.root, 'hello.txt'));
   });
 
-  it('apache: the app answers conditionals itself (mod_xsendfile would send ETag "0")', async () => {
-    const GET = downloadHandler({ source: filesystem({ root: media.root }), backend: apache() });
-    const etag = (await call(GET, segments('hello.txt'))).headers.get('etag')!;
+  it.each([
+    ['apache', apache],
+    ['lighttpd', lighttpd],
+  ] as const)('%s: the app answers every conditional itself (the proxy would not, or wrongly)', async (_, backend) => {
+    const GET = downloadHandler({ source: filesystem({ root: media.root }), backend: backend() });
+    const first = await call(GET, segments('hello.txt'));
+    const etag = first.headers.get('etag')!;
     const revalidated = await call(GET, segments('hello.txt'), { headers: { 'if-none-match': etag } });
     expect(revalidated.status).toBe(304);
     expect(revalidated.headers.get('x-sendfile')).toBeNull();
+    // lighttpd 1.4 ignores If-Match and If-Unmodified-Since: a resume would be stitched onto a changed file.
+    const failing: Record<string, string>[] = [{ 'if-match': '"nope"' }, { 'if-unmodified-since': 'Sat, 01 Jan 2000 00:00:00 GMT' }, { 'if-match': '"nope"', range: 'bytes=0-4' }];
+    for (const headers of failing) {
+      const failed = await call(GET, segments('hello.txt'), { headers });
+      expect(failed.status).toBe(412);
+      expect(failed.headers.get('x-sendfile')).toBeNull();
+    }
+  });
+
+  it('streams a path the header would change (trailing space, control characters) instead of offloading it', async () => {
+    const onFallback = vi.fn();
+    for (const backend of [apache(), apache({ encoding: 'percent' }), lighttpd(), nginx({ rules: { [media.root]: '/_p' } })]) {
+      const GET = downloadHandler({ source: filesystem({ root: media.root }), backend, onFallback });
+      const spaced = await call(GET, segments('secret.txt '));
+      const offloaded = spaced.headers.get('x-sendfile') ?? spaced.headers.get('x-accel-redirect');
+      if (offloaded === null) expect(await spaced.text()).toBe('mine');
+      // Percent-encoding keeps the space (%20): offloading is then exact.
+      else expect(offloaded).toMatch(/secret\.txt%20$/);
+    }
+    const raw = downloadHandler({ source: filesystem({ root: media.root }), backend: apache(), onFallback });
+    const spaced = await call(raw, segments('secret.txt '));
+    expect(spaced.headers.get('x-sendfile')).toBeNull();
+    expect(await spaced.text()).toBe('mine');
+    const controls = await call(raw, segments('tab\tand\x01control.txt'));
+    expect(controls.headers.get('x-sendfile')).toBeNull();
+    expect(await controls.text()).toBe('controls');
+    expect(onFallback).toHaveBeenCalledWith(expect.stringMatching(/cannot be expressed in x-sendfile/), expect.any(Request));
   });
 
   it('lighttpd and caddy: percent-encoded absolute paths', async () => {

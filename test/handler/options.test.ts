@@ -52,6 +52,10 @@ describe('downloadHandler options', () => {
     ['no source', {}],
     ['a source without locate', { source: {} }],
     ['a CR in cacheControl', { source: virtual(() => null), cacheControl: 'private\r\nX: y' }],
+    // Headers accepts these, Node refuses them on every response: caught when the handler is made.
+    ['a control character in cacheControl', { source: virtual(() => null), cacheControl: 'private\x01' }],
+    ['DEL in wwwAuthenticate', { source: virtual(() => null), wwwAuthenticate: 'Bearer\x7f' }],
+    ['a control character in a header value', { source: virtual(() => null), headers: { 'x-note': 'a\x01b' } }],
     ['maxRanges 0', { source: virtual(() => null), maxRanges: 0 }],
     ['a malformed contentType', { source: virtual(() => null), contentType: 'pdf' }],
     ['a non-boolean attachment', { source: virtual(() => null), attachment: 'yes' }],

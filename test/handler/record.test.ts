@@ -84,4 +84,20 @@ describe('downloadHandler(record)', () => {
     const response = await call(GET, { id: '5' }, { headers: { 'x-user': 'alice' } });
     expect(response.status).toBe(404);
   });
+
+  it('releases a virtual stream named by a record when the request is refused or the record is invalid', async () => {
+    const cancels: string[] = [];
+    const streamFor = (id: string) => new ReadableStream<Uint8Array>({ cancel: () => void cancels.push(id) });
+    const streaming = downloadHandler({
+      source: record({
+        find: (request, { params }) => ({ id: String(params.id) }),
+        file: (row) => ({ file: virtualFile({ name: 'x.csv', body: streamFor(row.id) }), mtime: row.id === 'bad' ? new Date(Number.NaN) : undefined }),
+      }),
+      authorize: (request, target) => target.record?.id !== 'hidden' || 'not-found',
+      onError: () => {},
+    });
+    expect((await call(streaming, { id: 'hidden' })).status).toBe(404);
+    expect((await call(streaming, { id: 'bad' })).status).toBe(500);
+    expect(cancels).toEqual(['hidden', 'bad']);
+  });
 });

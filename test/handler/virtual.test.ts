@@ -75,6 +75,54 @@ describe('downloadHandler(virtual) bodies', () => {
     expect(cancel).toHaveBeenCalledOnce();
   });
 
+  it.each([
+    ['refused', () => false as const],
+    ['hidden as not found', () => 'not-found' as const],
+  ])('cancels an eager ReadableStream body when the request is %s', async (_, authorize) => {
+    const cancel = vi.fn();
+    const GET = downloadHandler({
+      source: virtual(() => ({ name: 'x.txt', body: new ReadableStream({ pull: (c) => c.enqueue(new Uint8Array([1])), cancel }) })),
+      authorize,
+    });
+    expect((await call(GET, {})).status).toBeGreaterThanOrEqual(403);
+    expect(cancel).toHaveBeenCalledOnce();
+  });
+
+  it('ends an eager async iterable that a refused request never reads', async () => {
+    let finished = false;
+    async function* body(): AsyncGenerator<string> {
+      try {
+        yield 'never read';
+      } finally {
+        finished = true;
+      }
+    }
+    const iterable = body();
+    await iterable.next(); // started, suspended at the yield: return() must run the finally
+    const GET = downloadHandler({ source: virtual(() => ({ name: 'x.txt', body: iterable })), authorize: () => false });
+    expect((await call(GET, {})).status).toBe(403);
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(finished).toBe(true);
+  });
+
+  it('refuses an ETag that is not a quoted entity-tag with a 500 (it could never match)', async () => {
+    const onError = vi.fn();
+    const GET = handlerFor(() => ({ name: 'x.txt', body: 'x', etag: 'v7' }), onError);
+    expect((await call(GET, {})).status).toBe(500);
+    expect(onError).toHaveBeenCalledWith(expect.objectContaining({ message: expect.stringMatching(/etag must be a quoted entity-tag/) }), expect.any(Request));
+  });
+
+  it('sends a modification time in the future as the current time (RFC 9110 §8.8.2.1), keeping the ETag', async () => {
+    const GET = handlerFor(() => ({ name: 'x.txt', body: 'x', etag: '"v1"', mtime: new Date('2100-01-01T00:00:00Z') }));
+    const before = Math.floor(Date.now() / 1000) * 1000;
+    const response = await call(GET, {});
+    const lastModified = Date.parse(response.headers.get('last-modified')!);
+    expect(lastModified).toBeGreaterThanOrEqual(before);
+    expect(lastModified).toBeLessThanOrEqual(Date.now());
+    expect(response.headers.get('etag')).toBe('"v1"');
+    expect((await call(GET, {}, { headers: { 'if-none-match': '"v1"' } })).status).toBe(304);
+  });
+
   it('fails the transfer when a streamed body ends before its declared size', async () => {
     const onError = vi.fn();
     const chunk = 'x'.repeat(100_000);

@@ -207,11 +207,20 @@ describe('contentDisposition', () => {
   describe('with an ASCII name', () => {
     it.each([
       ['report.pdf', 'attachment; filename="report.pdf"'],
-      ['100%.txt', 'attachment; filename="100%.txt"'],
-      ['%E2%82%AC rates.txt', 'attachment; filename="%E2%82%AC rates.txt"'],
       ["it's (1).txt", 'attachment; filename="it\'s (1).txt"'],
       ['a;b=c.txt', 'attachment; filename="a;b=c.txt"'],
     ])('%j gives only filename', (name, expected) => {
+      expect(contentDisposition('attachment', name)).toBe(expected);
+    });
+
+    // Chromium decodes %XX and MIME encoded-words in `filename` (RFC 6266 §4.3): the fallback
+    // never carries them, and the exact name travels in filename*.
+    it.each([
+      ['100%.txt', `attachment; filename="100_.txt"; filename*=UTF-8''100%25.txt`],
+      ['report%2Eexe', `attachment; filename="report_2Eexe"; filename*=UTF-8''report%252Eexe`],
+      ['%E2%82%AC rates.txt', `attachment; filename="_E2_82_AC rates.txt"; filename*=UTF-8''%25E2%2582%25AC%20rates.txt`],
+      ['=?UTF-8?B?ZXZpbC5leGU=?=', `attachment; filename="=_UTF-8_B_ZXZpbC5leGU=_="; filename*=UTF-8''%3D%3FUTF-8%3FB%3FZXZpbC5leGU%3D%3F%3D`],
+    ])('%j keeps %% and ? out of the fallback', (name, expected) => {
       expect(contentDisposition('attachment', name)).toBe(expected);
     });
 
@@ -255,7 +264,7 @@ describe('contentDisposition', () => {
 
     it('percent-encodes characters outside attr-char, keeping the RFC 8187 §3.2.1 set', () => {
       expect(contentDisposition('inline', "é !#$&+-.^_`|~'()*%,;=\"<>?@[]{}")).toBe(
-        `inline; filename="e !#$&+-.^_\`|~'()*%,;=\\"<>?@[]{}"; filename*=UTF-8''%C3%A9%20!#$&+-.^_\`|~%27%28%29%2A%25%2C%3B%3D%22%3C%3E%3F%40%5B%5D%7B%7D`,
+        `inline; filename="e !#$&+-.^_\`|~'()*_,;=\\"<>_@[]{}"; filename*=UTF-8''%C3%A9%20!#$&+-.^_\`|~%27%28%29%2A%25%2C%3B%3D%22%3C%3E%3F%40%5B%5D%7B%7D`,
       );
     });
 

@@ -22,9 +22,16 @@ describe('keySegments', () => {
     ['NUL', ['a\0b']],
     ['backslash', ['..\\..\\etc']],
     ['dotfile', ['.git', 'config']],
+    // Node writes a lone surrogate as U+FFFD: the key would open the file named with U+FFFD.
+    ['a lone high surrogate', ['a\ud800.txt']],
+    ['a lone low surrogate', ['\udc00']],
     ['no segments', []],
   ])('refuses %s', (_, key) => {
     expect(keySegments(key as string | string[], rules)).toBeNull();
+  });
+
+  it('keeps paired surrogates (emoji) and U+FFFD itself', () => {
+    expect(keySegments(['🎉 party.txt', '\ufffd.txt'], rules)).toEqual(['🎉 party.txt', '\ufffd.txt']);
   });
 
   it('allows dotfiles when told to', () => {
