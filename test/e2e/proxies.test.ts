@@ -157,7 +157,9 @@ describe.each(PROXY_KINDS)('behind %s', (kind) => {
   });
 
   it('refuses traversal and symlinks out of the root', async () => {
-    for (const target of ['/files/../hello.txt', '/files/%2e%2e/%2e%2e/etc/passwd', '/files/a%2F..%2F..%2Fetc%2Fpasswd', '/files/escape.txt', '/files/%c0%ae%c0%ae/etc/passwd']) {
+    // `<tmp>/media-outside.txt` exists next to the root (`<tmp>/media`): only a refusal keeps it out.
+    const targets = ['/files/../media-outside.txt', '/files/%2e%2e/media-outside.txt', '/files/..%2Fmedia-outside.txt', '/files/a%2F..%2F..%2Fmedia-outside.txt'];
+    for (const target of [...targets, '/files/escape.txt', '/files/%c0%ae%c0%ae/etc/passwd']) {
       const response = await rawGet(proxy.port, target);
       expect([400, 404]).toContain(response.status);
       expect(response.body.toString()).not.toContain('OUTSIDE-THE-ROOT');

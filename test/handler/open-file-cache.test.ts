@@ -1,6 +1,6 @@
 // The open-file cache: a hot file keeps one descriptor, and no change to the file (replaced,
 // rewritten, renamed over, deleted, touched) is ever served from a descriptor opened before it.
-import { readdirSync, readlinkSync, renameSync, rmSync, statSync, truncateSync, utimesSync, writeFileSync } from 'node:fs';
+import { chmodSync, readdirSync, readlinkSync, renameSync, rmSync, statSync, truncateSync, utimesSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { downloadHandler, filesystem, type DownloadRouteHandler, type FilesystemSource } from '../../src/index.js';
@@ -115,6 +115,21 @@ describe('open-file cache (default in blocking mode)', () => {
     const body = Buffer.concat(parts).toString('latin1');
     expect(body).toContain(media.files['nested/deep/report.pdf']!.subarray(4000, 4100).toString('latin1'));
     await vi.waitFor(() => expect(openUnder(media.root)).toBe(0));
+  });
+
+  it('opens afresh after a permission change (only ctime moves), never reusing the old descriptor', async () => {
+    const file = path.join(media.root, 'nested/deep/report.pdf');
+    // A multi-range download holds the cached descriptor open while the file is re-permissioned.
+    const held = await call(GET, segments('nested/deep/report.pdf'), { headers: { range: 'bytes=0-9, 4000-4099' } });
+    const reader = held.body!.getReader();
+    await reader.read();
+    expect(descriptorsOn(file)).toHaveLength(1);
+    chmodSync(file, 0o640); // same inode, size and mtime
+    const after = await call(GET, segments('nested/deep/report.pdf'));
+    expectBytes(await bodyOf(after), media.files['nested/deep/report.pdf']);
+    // The old descriptor (still held by the first download) and a new one opened after the chmod.
+    expect(descriptorsOn(file)).toHaveLength(2);
+    await reader.cancel();
   });
 
   it('closes descriptors unused for `idle` ms', async () => {

@@ -1,3 +1,4 @@
+import { writeFileSync } from 'node:fs';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { downloadHandler, filesystem, record, virtualFile, type DownloadRouteHandler } from '../../src/index.js';
 import { bodyOf, call, createMedia, releaseUnread, type Media } from './support.js';
@@ -16,12 +17,14 @@ const rows: Record<string, Row> = {
   '2': { id: '2', owner: 'bob', path: 'hello.txt' },
   '3': { id: '3', owner: 'alice' },
   '4': { id: '4', owner: 'alice', path: 'hello.txt', size: 999 },
-  '5': { id: '5', owner: 'alice', path: '../escape' },
+  // Aims at a file that exists next to the root: only the key check keeps it out.
+  '5': { id: '5', owner: 'alice', path: '../media-outside.txt' },
 };
 const onError = vi.fn();
 
 beforeAll(() => {
   media = createMedia();
+  writeFileSync(`${media.root}-outside.txt`, 'outside the root');
   const files = filesystem({ root: media.root });
   GET = downloadHandler({
     source: record({
@@ -83,6 +86,7 @@ describe('downloadHandler(record)', () => {
   it('validates the record path like any key', async () => {
     const response = await call(GET, { id: '5' }, { headers: { 'x-user': 'alice' } });
     expect(response.status).toBe(404);
+    expect(await response.text()).toBe('Not Found\n');
   });
 
   it('releases a virtual stream named by a record when the request is refused or the record is invalid', async () => {

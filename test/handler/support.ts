@@ -14,7 +14,9 @@ export interface Media {
 
 /** A temp folder with text, binary, nested, odd-named and hidden files. */
 export function createMedia(): Media {
-  const root = mkdtempSync(path.join(tmpdir(), 'dv-media-'));
+  // `<tmp>/dv-media-XXXXXX/media`: files put next to the root go with it on cleanup.
+  const parent = mkdtempSync(path.join(tmpdir(), 'dv-media-'));
+  const root = path.join(parent, 'media');
   const files: Record<string, Buffer> = {
     'hello.txt': Buffer.from('Hello, world!\n'),
     'data.bin': randomBytes(1024 * 1024 + 123),
@@ -27,7 +29,7 @@ export function createMedia(): Media {
     mkdirSync(path.dirname(path.join(root, relative)), { recursive: true });
     writeFileSync(path.join(root, relative), bytes);
   }
-  return { root, files, cleanup: () => rmSync(root, { recursive: true, force: true }) };
+  return { root, files, cleanup: () => rmSync(parent, { recursive: true, force: true }) };
 }
 
 export interface CallOptions {

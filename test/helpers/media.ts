@@ -1,6 +1,6 @@
 /** Test media created at run time (large files are never committed). */
 import { createHash, randomBytes } from 'node:crypto';
-import { closeSync, mkdirSync, mkdtempSync, openSync, rmSync, writeFileSync, writeSync } from 'node:fs';
+import { chmodSync, closeSync, mkdirSync, mkdtempSync, openSync, rmSync, writeFileSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 
@@ -50,9 +50,16 @@ export function writeLargeFile(file: string, size: number): LargeFile {
   };
 }
 
-/** A temp media root with the small files every e2e suite uses. */
+/**
+ * A temp media root, `<tmp>/<prefix>XXXXXX/media`: files a test puts next to it (`${root}-outside.txt`,
+ * traversal targets) live in the same temp folder and go with it on cleanup.
+ */
 export function createMediaRoot(prefix = 'dv-e2e-'): { root: string; write(relative: string, bytes: string | Buffer): string; cleanup(): void } {
-  const root = mkdtempSync(path.join(tmpdir(), prefix));
+  const parent = mkdtempSync(path.join(tmpdir(), prefix));
+  // The proxies' workers run as `nobody`: they must be able to walk into the root.
+  chmodSync(parent, 0o755);
+  const root = path.join(parent, 'media');
+  mkdirSync(root);
   return {
     root,
     write(relative, bytes) {
@@ -61,6 +68,6 @@ export function createMediaRoot(prefix = 'dv-e2e-'): { root: string; write(relat
       writeFileSync(full, bytes);
       return full;
     },
-    cleanup: () => rmSync(root, { recursive: true, force: true }),
+    cleanup: () => rmSync(parent, { recursive: true, force: true }),
   };
 }

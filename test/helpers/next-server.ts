@@ -47,8 +47,30 @@ export async function freePort(): Promise<number> {
   return address.port;
 }
 
-/** `next start -H 127.0.0.1 -p PORT`, spawned directly so there is one pid to stop. */
+/**
+ * `next start -H 127.0.0.1 -p PORT`, spawned directly so there is one pid to stop. The free port can be
+ * taken by another process before Next binds it (tests start servers in parallel): then it starts
+ * again on another port, up to three times.
+ */
 export async function startNext(appDir: string, env: NodeJS.ProcessEnv = {}): Promise<RunningNext> {
+  for (let attempt = 1; ; attempt += 1) {
+    try {
+      return await startNextOnce(appDir, env);
+    } catch (error) {
+      if (!(error instanceof PortTaken) || attempt === 3) throw error;
+    }
+  }
+}
+
+class PortTaken extends Error {}
+
+const answers = (url: string): Promise<boolean> =>
+  fetch(url, { signal: AbortSignal.timeout(1000) }).then(
+    () => true,
+    () => false,
+  );
+
+async function startNextOnce(appDir: string, env: NodeJS.ProcessEnv): Promise<RunningNext> {
   const port = await freePort();
   const child: ChildProcess = spawn(process.execPath, [nextBin, 'start', '-H', '127.0.0.1', '-p', String(port)], {
     cwd: appDir,
@@ -60,18 +82,15 @@ export async function startNext(appDir: string, env: NodeJS.ProcessEnv = {}): Pr
   child.stderr?.on('data', (chunk) => (output += chunk));
   const url = `http://127.0.0.1:${port}`;
   const deadline = Date.now() + 30_000;
-  for (;;) {
-    if (child.exitCode !== null) throw new Error(`next start exited with ${child.exitCode}:\n${output}`);
-    try {
-      await fetch(`${url}/__ready`, { signal: AbortSignal.timeout(1000) });
-      break;
-    } catch {
-      if (Date.now() > deadline) {
-        child.kill('SIGKILL');
-        throw new Error(`next start did not answer within 30 s:\n${output}`);
-      }
-      await new Promise((resolve) => setTimeout(resolve, 100));
+  const failed = (): Error => (/EADDRINUSE/.test(output) ? new PortTaken(output) : new Error(`next start exited with ${child.exitCode}:\n${output}`));
+  // Ready once Next says so and the port answers: an answer alone could come from whoever took the port.
+  while (!(/\bReady in\b/.test(output) && (await answers(`${url}/__ready`)))) {
+    if (child.exitCode !== null) throw failed();
+    if (Date.now() > deadline) {
+      child.kill('SIGKILL');
+      throw new Error(`next start did not answer within 30 s:\n${output}`);
     }
+    await new Promise((resolve) => setTimeout(resolve, 100));
   }
   return {
     url,
