@@ -12,6 +12,7 @@ for bin in wrk curl nginx apache2 lighttpd caddy; do
   command -v "$bin" >/dev/null 2>&1 || { echo "bench: $bin is missing; run scripts/install-system-deps.sh" >&2; exit 1; }
 done
 
+bash scripts/ensure-node-modules.sh
 npm run build
 # Type-check the harness (the loader below only strips types).
 node node_modules/typescript/bin/tsc -p bench/tsconfig.json

@@ -4,13 +4,13 @@
 # the tests start their own instances on free 127.0.0.1 ports. Safe to run again.
 set -euo pipefail
 
-packages=(nginx apache2 libapache2-mod-xsendfile lighttpd caddy wrk chromium)
+packages=(nginx apache2 libapache2-mod-xsendfile lighttpd caddy wrk curl chromium)
 services=(nginx apache2 lighttpd caddy)
 xsendfile_so=/usr/lib/apache2/modules/mod_xsendfile.so
 export PATH="$PATH:/usr/sbin:/sbin"
 
 missing=0
-for bin in nginx apache2 lighttpd caddy wrk chromium; do
+for bin in nginx apache2 lighttpd caddy wrk curl chromium; do
   command -v "$bin" >/dev/null 2>&1 || missing=1
 done
 [ -f "$xsendfile_so" ] || missing=1
