@@ -118,6 +118,16 @@ export const targets: readonly Target[] = [
   nextTarget('lib-direct-threadpool', "library direct (filesystem, io 'threadpool')", { small: '/files/1k.bin', files: '/files/', range: true, memory: false }, () => ({
     BENCH_FS_IO: 'threadpool',
   })),
+  // glibc gives freed heap back to the kernel once 2 x the largest freed mmap'd block (512 KiB after the
+  // first 256 KiB chunk) sits free at the top; after every such trim the next chunks are fresh pages the
+  // kernel must fault in and zero (83% of the page faults while streaming were in pread's copy into new
+  // chunks). A larger trim threshold keeps the memory for reuse: the README's tuning knob, measured.
+  // Setting it turns off glibc's adaptive mmap threshold, which must then be set above the chunk size
+  // too, or every 256 KiB chunk is mmap'd and faulted in afresh (measured: 262 faults per MB, 5x the CPU).
+  nextTarget('lib-direct-malloc', 'library direct, glibc trim 128 MiB / mmap 1 MiB thresholds', { small: '/files/1k.bin', files: '/files/', range: true, memory: true }, () => ({
+    MALLOC_TRIM_THRESHOLD_: String(128 * 1024 * 1024),
+    MALLOC_MMAP_THRESHOLD_: String(1024 * 1024),
+  })),
   nextTarget('lib-virtual', 'library direct (virtual, 1 KiB in memory)', { small: '/virtual', range: true, memory: false }),
   // The proxy hop's own cost: the bare handler through the same proxy, the floor for lib-<proxy>'s 1 KiB.
   ...PROXY_KINDS.map((kind) =>
@@ -184,8 +194,8 @@ export type PairLoad = 'small' | 'large';
  * library against the bare handler on the issue's terms (a fixed route) and on equal terms (the same
  * `[...path]` route shape; behind the same proxy for offloads; the same response headers, which
  * leaves only the library's own work), plus what those headers cost Next by themselves. 100 MiB:
- * every offload against nginx serving the file itself, and direct streaming against Next `public/`
- * and the `toWeb` handler.
+ * every offload against nginx serving the file itself, direct streaming against Next `public/` and the
+ * `toWeb` handler, and the glibc trim-threshold knob against the default.
  */
 export const pairs: readonly { id: string; referenceId: string; load: PairLoad }[] = [
   ...([
@@ -203,5 +213,6 @@ export const pairs: readonly { id: string; referenceId: string; load: PairLoad }
     ...PROXY_KINDS.map((kind) => [`lib-${kind}`, 'nginx-static']),
     ['lib-direct', 'next-public'],
     ['lib-direct', 'next-toweb'],
+    ['lib-direct-malloc', 'lib-direct'],
   ] as const).map(([id, referenceId]) => ({ id, referenceId, load: 'large' as const })),
 ];
