@@ -1,8 +1,8 @@
 /** Entity-tags (RFC 9110 §8.8.3): parse, compare, parse If-Match/If-None-Match, make one. */
 
-/** A parsed entity-tag; `opaque` keeps its quotes, e.g. `{ weak: true, opaque: '"abc"' }`. */
 import { trimFieldValue } from './field-value.js';
 
+/** A parsed entity-tag; `opaque` keeps its quotes, e.g. `{ weak: true, opaque: '"abc"' }`. */
 export interface EntityTag {
   weak: boolean;
   opaque: string;
