@@ -195,13 +195,14 @@ describe.each(PROXY_KINDS)('behind %s', (kind) => {
   });
 
   // Next sends an empty handler response chunked unless it knows the length is 0; nginx and Caddy
-  // take over at the headers and then close the connection, since the last chunk was not read.
+  // take over at the headers and then close the connection, since the last chunk was not read
+  // (nearly always: when the last chunk arrives with the headers, nginx can keep the connection).
   it('without the Content-Length hook, the app answers offloads chunked (nginx and Caddy reconnect each time)', async () => {
     const direct = await hashedGet(`${next.url}/files/hello.txt`);
     expect(direct.headers['transfer-encoding']).toBe('chunked');
     const opened = await connectionsOpenedFor(next.port, proxy.url, REQUESTS);
     if (kind === 'apache') expect(opened).toBeLessThan(REQUESTS / 3);
-    else expect(opened).toBeGreaterThanOrEqual(REQUESTS);
+    else expect(opened).toBeGreaterThan((REQUESTS * 2) / 3);
   });
 
   it('streams a virtual file from the app (fallback) and reports why once', async () => {
