@@ -3,8 +3,10 @@
  *
  * Next answers a download path with malformed percent-encoding (`%c0%af`, a lone `%`) with its
  * own 500 before any route handler runs; only a proxy can turn that into a clear 400. The guard
- * also refuses encoded separators and dot-segments early, so they never reach a handler at all.
- * Route handlers stay safe without it (their keys are validated again); this makes answers precise.
+ * also refuses encoded separators (`%2F`, `%5C`) and NUL early. Dot-segments, `%2e` ones included,
+ * never reach it: URL parsing resolves them first, and Next routes on that resolved path
+ * (`/files/a/%2e%2e/b` is a request for `/files/b`). Route handlers stay safe without the guard
+ * (their keys are validated again); it makes answers precise.
  *
  * @example
  * // proxy.ts
@@ -22,7 +24,10 @@ export interface PathGuardOptions {
   prefixes?: readonly string[];
 }
 
-/** Why a path is refused, or `undefined` when it may proceed to the route. */
+/**
+ * Why a raw path is refused, or `undefined` when it may proceed to the route. Checks dot-segments
+ * too, for callers holding an unresolved path; the guard itself sees them already resolved.
+ */
 export function unsafePathReason(pathname: string): string | undefined {
   for (const raw of pathname.split('/')) {
     let segment: string;

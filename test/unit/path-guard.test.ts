@@ -29,4 +29,14 @@ describe('downloadPathGuard', () => {
     expect(guard(new Request('http://localhost/other/%c0%af'))).toBeUndefined();
     expect(guard(new Request('http://localhost/files/ok.txt'))).toBeUndefined();
   });
+
+  it('sees dot-segments already resolved by URL parsing, as Next routes them', () => {
+    const guard = downloadPathGuard({ prefixes: ['/files/'] });
+    const request = new Request('http://localhost/files/a/%2E%2e/b.txt');
+    expect(new URL(request.url).pathname).toBe('/files/b.txt');
+    expect(guard(request)).toBeUndefined();
+    // Resolved above the prefix: no longer a download path at all.
+    expect(guard(new Request('http://localhost/files/%2e%2e/etc/passwd'))).toBeUndefined();
+    expect(new URL('http://localhost/files/%2e%2e/etc/passwd').pathname).toBe('/etc/passwd');
+  });
 });
