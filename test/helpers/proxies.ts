@@ -210,7 +210,13 @@ async function waitForPort(port: number, child: ChildProcess, exited: Promise<vo
   void exited.then(() => (gone = true));
   while (Date.now() < deadline) {
     if (gone) throw new Error(`exited during startup (code ${child.exitCode}, signal ${child.signalCode})`);
-    if (await canConnect(port)) return;
+    if (await canConnect(port)) {
+      // Whoever took the port first also accepts connections: ours is up only if it is still running
+      // a moment later (a proxy that could not bind exits at once, and startup is retried).
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      if (gone) throw new Error(`exited during startup (code ${child.exitCode}, signal ${child.signalCode})`);
+      return;
+    }
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
   throw new Error(`did not accept connections within ${START_TIMEOUT_MS} ms`);
