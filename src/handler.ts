@@ -35,17 +35,11 @@ export function downloadHandler<TRecord = unknown>(options: DownloadHandlerOptio
       // Authorization runs before load(): a refusal never reveals whether the file exists.
       if (config.authorize) {
         const verdict = await config.authorize(request, located.target, { params });
-        if (verdict !== true) {
-          located.dispose?.();
-          return refusal(verdict, config);
-        }
+        if (verdict !== true) return refusal(verdict, config);
       }
 
       file = await located.load();
-      if (!file) {
-        located.dispose?.();
-        return errorResponse(404);
-      }
+      if (!file) return errorResponse(404);
       const serveOptions = serveOptionsFor(file, located.target, config, request);
       const representation = representationOf(file, serveOptions);
       const plan = config.backend.plan(file);
@@ -59,12 +53,13 @@ export function downloadHandler<TRecord = unknown>(options: DownloadHandlerOptio
       if (plan.reason) config.reportFallback(plan.reason, request);
       return await serveFile(request, file, serveOptions, representation);
     } catch (error) {
-      // Whatever was taken and not handed on to a response is released.
-      if (file) file.dispose?.();
-      else located?.dispose?.();
+      file?.dispose?.();
       if (error instanceof DownloadError && error.status === 404) return errorResponse(404);
       config.onError(error, request);
       return errorResponse(error instanceof DownloadError ? error.status : 500);
+    } finally {
+      // Refused, missing or failed before load(): what locating took (a ready-made stream) is released.
+      if (!file) located?.dispose?.();
     }
   }
 

@@ -64,12 +64,17 @@ export interface ResolvedOptions {
   reportFallback: (reason: string, request: Request) => void;
 }
 
+/** A string `Headers` and Node send as given (ends trimmed): no control characters. */
+function isHeaderText(value: unknown): value is string {
+  return typeof value === 'string' && isFieldValue(trimFieldValue(value));
+}
+
 export function resolveOptions<TRecord>(options: DownloadHandlerOptions<TRecord>): ResolvedOptions {
   if (typeof options !== 'object' || options === null) invalidOption('options', 'must be an object');
   const { source } = options;
   if (typeof source?.locate !== 'function') invalidOption('source', 'must be a source such as filesystem({ root })');
   if (options.authorize !== undefined && typeof options.authorize !== 'function') invalidOption('authorize', 'must be a function');
-  if (options.cacheControl !== undefined && (typeof options.cacheControl !== 'string' || !isFieldValue(trimFieldValue(options.cacheControl)))) {
+  if (options.cacheControl !== undefined && !isHeaderText(options.cacheControl)) {
     invalidOption('cacheControl', 'must be a header value without control characters');
   }
   if (options.maxRanges !== undefined && !(Number.isSafeInteger(options.maxRanges) && options.maxRanges >= 1)) {
@@ -80,7 +85,7 @@ export function resolveOptions<TRecord>(options: DownloadHandlerOptions<TRecord>
   }
   if (options.backend !== undefined && typeof options.backend?.plan !== 'function') invalidOption('backend', 'must be nginx(), apache(), lighttpd(), caddy() or none()');
   const wwwAuthenticate = options.wwwAuthenticate ?? 'Bearer';
-  if (typeof wwwAuthenticate !== 'string' || !isFieldValue(trimFieldValue(wwwAuthenticate))) {
+  if (!isHeaderText(wwwAuthenticate)) {
     invalidOption('wwwAuthenticate', 'must be a header value without control characters');
   }
 

@@ -6,8 +6,6 @@ const MAX_NAME_BYTES = 255;
 const MAX_EXTENSION_BYTES = 32;
 const DEFAULT_NAME = 'download';
 
-// Unpaired surrogates cannot be encoded as UTF-8 (encodeURIComponent throws on them).
-const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g;
 // C0 and C1 controls with DEL (Unicode Cc), and the invisible format and bidi controls that can
 // disguise a name, e.g. U+202E turning `evil\u202Efdp.exe` into `evilexe.pdf` on screen:
 // U+061C, U+200B, U+200E-U+200F, U+2028-U+202E (line/paragraph separators and embeddings),
@@ -32,7 +30,8 @@ const graphemes = new Intl.Segmenter('en', { granularity: 'grapheme' });
  */
 export function sanitizeFilename(name: string): string {
   const cleaned = name
-    .replace(LONE_SURROGATE, '\ufffd')
+    // Unpaired surrogates cannot be encoded as UTF-8 (encodeURIComponent throws on them): U+FFFD.
+    .toWellFormed()
     .replace(CONTROLS, '')
     .replace(SEPARATORS, '_')
     // After removal: taking out a control can leave a base letter next to its combining mark.

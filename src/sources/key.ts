@@ -20,15 +20,13 @@ export function keySegments(key: string | readonly string[], rules: KeyRules): s
   return segments;
 }
 
-const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
-
 function isSafeSegment(segment: string, rules: KeyRules): boolean {
   // Empty (`a//b`, leading `/`), `.` and `..` never name a file below the root.
   if (segment === '' || segment === '.' || segment === '..') return false;
   // NUL truncates paths in C APIs; backslash is a separator on Windows and in some proxies.
   if (segment.includes('\0') || segment.includes('\\')) return false;
   // A lone surrogate becomes U+FFFD when Node encodes the path: two keys would open one file.
-  if (LONE_SURROGATE.test(segment)) return false;
+  if (!segment.isWellFormed()) return false;
   if (rules.denyDotfiles && segment.startsWith('.')) return false;
   return true;
 }

@@ -60,16 +60,14 @@ export function virtualFile(spec: VirtualFileSpec): Located {
   try {
     validateSpec(spec);
   } catch (error) {
-    if (spec?.body !== undefined && typeof spec.body !== 'function') releaseUnread(spec.body);
+    releaseReadyBody(spec);
     throw error;
   }
   return {
     target: { kind: 'virtual', key: spec.name },
     load: async () => toDownloadFile(spec),
     // A refused request never loads: a ready-made stream in the spec must still be released.
-    dispose: () => {
-      if (typeof spec.body !== 'function') releaseUnread(spec.body);
-    },
+    dispose: () => releaseReadyBody(spec),
   };
 }
 
@@ -101,18 +99,20 @@ function toDownloadFile(spec: VirtualFileSpec): DownloadFile {
       if (body instanceof Blob) return sequentialBody(body.stream());
       return sequentialBody(body);
     },
-    dispose() {
-      // An eager stream that will not be read must still be released.
-      if (eager) releaseUnread(eager);
-    },
+    // An eager stream that will not be read must still be released.
+    dispose: () => releaseReadyBody(spec),
   };
 }
 
-/** Cancel a stream or end an async iterable nobody will read; bytes, strings and Blobs hold nothing. */
-function releaseUnread(body: VirtualBody): void {
+/**
+ * Cancel a ready-made stream or end an async iterable in `spec.body` that nobody will read. Bytes,
+ * strings and Blobs hold nothing; a body function was never called.
+ */
+function releaseReadyBody(spec: VirtualFileSpec): void {
+  const body: unknown = spec?.body;
   if (body instanceof ReadableStream) body.cancel().catch(() => {});
   else if (body !== null && typeof body === 'object' && Symbol.asyncIterator in body) {
-    body[Symbol.asyncIterator]().return?.().catch(() => {});
+    (body as AsyncIterable<unknown>)[Symbol.asyncIterator]().return?.().catch(() => {});
   }
 }
 

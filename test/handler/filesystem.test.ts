@@ -2,8 +2,8 @@ import { execFileSync } from 'node:child_process';
 import { mkdirSync, renameSync, rmSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it, onTestFinished, vi } from 'vitest';
-import { downloadHandler, filesystem, type DownloadRouteHandler, type FilesystemSource, type Source } from '../../src/index.js';
-import { bodyOf, call, createMedia, expectBytes, headersOf, openUnder, parseMultipart, releaseUnread, segments, type Media } from './support.js';
+import { downloadHandler, filesystem, type DownloadRouteHandler, type FilesystemSource } from '../../src/index.js';
+import { bodyOf, call, createMedia, expectBytes, headersOf, mapLoaded, openUnder, parseMultipart, releaseUnread, segments, type Media } from './support.js';
 
 let media: Media;
 let source: FilesystemSource;
@@ -155,16 +155,7 @@ describe('downloadHandler(filesystem) HEAD', () => {
     // Earlier tests' descriptors (cached or closing asynchronously): start from none.
     await expectAllReleased();
     const open = vi.fn();
-    const counting: Source = {
-      kind: 'filesystem',
-      async locate(request, context) {
-        const located = await source.locate(request, context);
-        return located && { target: located.target, load: async () => {
-          const file = await located.load();
-          return file && { ...file, open: (signal: AbortSignal) => (open(), file.open(signal)) };
-        } };
-      },
-    };
+    const counting = mapLoaded(source, (file) => ({ ...file, open: (signal: AbortSignal) => (open(), file.open(signal)) }));
     const HEAD = downloadHandler({ source: counting });
     const responses = await Promise.all(Array.from({ length: 20 }, () => call(HEAD, segments('data.bin'), { method: 'HEAD' })));
     for (const response of responses) {
@@ -283,21 +274,6 @@ describe('downloadHandler(filesystem) preconditions', () => {
 });
 
 describe('downloadHandler(filesystem) file replaced between stat and open', () => {
-  /** The filesystem source, with `replace()` run after load() (the stat) and before the body is opened. */
-  function replacingAfterLoad(inner: FilesystemSource, replace: () => void): Source {
-    return {
-      kind: 'filesystem',
-      async locate(request, context) {
-        const located = await inner.locate(request, context);
-        return located && { target: located.target, load: async () => {
-          const file = await located.load();
-          replace();
-          return file;
-        } };
-      },
-    };
-  }
-
   it.each([
     ['blocking', 'small', 10],
     ['blocking', 'streamed', 600 * 1024],
@@ -310,10 +286,12 @@ describe('downloadHandler(filesystem) file replaced between stat and open', () =
     onTestFinished(() => swapping.closeOpenFiles());
     const onError = vi.fn();
     const GET = downloadHandler({
-      source: replacingAfterLoad(swapping, () => {
-        // Another inode renamed over the path (how editors and deploys replace files).
+      // After load() (the stat), before the body is opened: another inode renamed over the path
+      // (how editors and deploys replace files).
+      source: mapLoaded(swapping, (file) => {
         writeFileSync(path.join(media.root, `${name}.new`), Buffer.alloc(size + 1, 'b'));
         renameSync(path.join(media.root, `${name}.new`), path.join(media.root, name));
+        return file;
       }),
       onError,
     });

@@ -3,7 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdirSync, mkdtempSync, readdirSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import type { DownloadRouteHandler, RouteParams } from '../../src/index.js';
+import type { DownloadFile, DownloadRouteHandler, RouteParams, Source } from '../../src/index.js';
 
 export interface Media {
   root: string;
@@ -118,4 +118,21 @@ export function parseMultipart(body: Buffer, contentType: string): { headers: Re
     offset = next;
   }
   return parts;
+}
+
+/**
+ * `inner` with `afterLoad` run on every file it loads: to act between the stat (load) and the open
+ * (a file replaced in between), or to wrap what the handler gets (a spy on open()).
+ */
+export function mapLoaded(inner: Source, afterLoad: (file: DownloadFile) => DownloadFile): Source {
+  return {
+    kind: inner.kind,
+    async locate(request, context) {
+      const located = await inner.locate(request, context);
+      return located && { target: located.target, load: async () => {
+        const file = await located.load();
+        return file && afterLoad(file);
+      } };
+    },
+  };
 }
