@@ -10,6 +10,7 @@ import { createBoundary, multipartLayout } from './http/multipart.js';
 import { evaluatePreconditions, isRangeFresh, type Validators } from './http/preconditions.js';
 import { contentRange, parseRange, resolveRanges, unsatisfiedRange } from './http/range.js';
 import { DownloadError } from './errors.js';
+import { memoize } from './memoize.js';
 import { errorResponse } from './http/responses.js';
 import { setLengthHint } from './length-hint.js';
 import { CHUNK_SIZE, createBodyStream, type BodySegment } from './streams/body-stream.js';
@@ -37,13 +38,17 @@ export interface Representation {
   validators: Validators;
 }
 
+// Per name, not per request: both are pure and the same few names recur (see memoize.ts).
+const typeFor = memoize((override: string | undefined, name: string) => contentTypeFor(name, override));
+const dispositionFor = memoize((disposition: 'attachment' | 'inline', name: string) => contentDisposition(disposition, name));
+
 /** Headers every successful response for this file carries (200, 206, 304, HEAD, offload). */
 export function representationOf(file: DownloadFile, options: ServeOptions): Representation {
   const name = options.filename ?? file.name;
   const validators = validatorsOf(file);
   const headers = new Headers(options.headers);
-  headers.set('content-type', contentTypeFor(name, options.contentType ?? file.contentType));
-  headers.set('content-disposition', contentDisposition(options.disposition, name));
+  headers.set('content-type', typeFor(options.contentType ?? file.contentType, name));
+  headers.set('content-disposition', dispositionFor(options.disposition, name));
   headers.set('cache-control', options.cacheControl);
   headers.set('x-content-type-options', 'nosniff');
   if (validators.etag) headers.set('etag', validators.etag);
@@ -59,9 +64,18 @@ export function representationOf(file: DownloadFile, options: ServeOptions): Rep
  * future date never satisfies If-Modified-Since or If-Range anyway.
  */
 function notInFuture(date: Date): Date {
-  const now = Date.now();
-  return date.getTime() > now ? new Date(now) : date;
+  const time = date.getTime();
+  // Nearly every file is older than a clock reading taken within the last second, so the wall
+  // clock (a call through Next's Date instrumentation) is read again only for a newer file or
+  // once that reading is a second old; the age check also bounds what a clock stepped back can skew.
+  if (time <= clock.reading && performance.now() - clock.takenAt < 1000) return date;
+  clock.reading = Date.now();
+  clock.takenAt = performance.now();
+  return time > clock.reading ? new Date(clock.reading) : date;
 }
+
+/** The last wall-clock reading (`Date.now()`) and when it was taken (`performance.now()`). */
+const clock = { reading: 0, takenAt: 0 };
 
 /** The validators of a file: its own ETag if it has one, else a weak one from size+mtime. */
 function validatorsOf(file: DownloadFile): Validators {

@@ -18,11 +18,11 @@ const ASCTIME_DATE = new RegExp(`^(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun) ${MONTH} ([0-9
 /**
  * Parse an HTTP-date in exactly one of the three RFC 9110 §5.6.7 forms; anything else
  * (ISO 8601, a bare year, an impossible day such as 31 Feb, a missing `GMT`) is `undefined`.
- * The day name is not checked against the date. `now` only matters for the two-digit year of
- * the RFC 850 form.
+ * The day name is not checked against the date. `now` (default: the current time) only matters
+ * for the two-digit year of the RFC 850 form, so it is not read otherwise.
  * @example parseHttpDate('Sun, 06 Nov 1994 08:49:37 GMT') // 1994-11-06T08:49:37.000Z
  */
-export function parseHttpDate(value: string | null, now: Date = new Date()): Date | undefined {
+export function parseHttpDate(value: string | null, now?: Date): Date | undefined {
   if (value === null) return undefined;
   // RFC 9110 §5.5: surrounding whitespace is not part of the field value.
   const text = trimFieldValue(value);
@@ -35,7 +35,7 @@ export function parseHttpDate(value: string | null, now: Date = new Date()): Dat
   match = RFC850_DATE.exec(text);
   if (match) {
     const [, day, month, year, hour, minute, second] = match;
-    return build(expandYear(Number(year), now), month, Number(day), hour, minute, second);
+    return build(expandYear(Number(year), now ?? new Date()), month, Number(day), hour, minute, second);
   }
   match = ASCTIME_DATE.exec(text);
   if (match) {

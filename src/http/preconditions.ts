@@ -28,19 +28,25 @@ export type PreconditionOutcome = 'proceed' | 'not-modified' | 'precondition-fai
  * @example evaluatePreconditions('GET', new Headers({ 'if-none-match': '"a"' }), { etag: '"a"' }) // 'not-modified'
  */
 export function evaluatePreconditions(method: string, headers: Headers, validators: Validators): PreconditionOutcome {
+  const ifMatch = headers.get('if-match');
+  const ifUnmodifiedSince = headers.get('if-unmodified-since');
+  const ifNoneMatch = headers.get('if-none-match');
+  const ifModifiedSince = headers.get('if-modified-since');
+  // Most requests carry none of them: nothing to parse.
+  if (ifMatch === null && ifUnmodifiedSince === null && ifNoneMatch === null && ifModifiedSince === null) return 'proceed';
+
   const current = validators.etag === undefined ? undefined : parseEntityTag(validators.etag);
   const lastModified = validators.lastModified === undefined ? undefined : seconds(validators.lastModified);
   const safe = method === 'GET' || method === 'HEAD';
 
   // Step 1, RFC 9110 §13.1.1: If-Match uses the strong comparison; `*` is true because the
   // representation exists; a malformed list matches nothing.
-  const ifMatch = headers.get('if-match');
   if (ifMatch !== null) {
     if (!matches(parseETagCondition(ifMatch), current, strongMatch)) return 'precondition-failed';
   } else {
     // Step 2, §13.1.4: only without If-Match. Ignored when the date is invalid or there is no
     // modification date; false when the representation changed after the date.
-    const since = parseHttpDate(headers.get('if-unmodified-since'));
+    const since = parseHttpDate(ifUnmodifiedSince);
     if (since !== undefined && lastModified !== undefined && lastModified > since.getTime()) {
       return 'precondition-failed';
     }
@@ -48,7 +54,6 @@ export function evaluatePreconditions(method: string, headers: Headers, validato
 
   // Step 3, §13.1.2: If-None-Match uses the weak comparison; `*` matches because the
   // representation exists; a malformed list matches nothing (the condition stays true).
-  const ifNoneMatch = headers.get('if-none-match');
   if (ifNoneMatch !== null) {
     if (matches(parseETagCondition(ifNoneMatch), current, weakMatch)) {
       return safe ? 'not-modified' : 'precondition-failed';
@@ -59,7 +64,7 @@ export function evaluatePreconditions(method: string, headers: Headers, validato
   // Step 4, §13.1.3: only without If-None-Match and only for GET/HEAD. Ignored when the date is
   // invalid (a list of dates is invalid too) or there is no modification date.
   if (safe && lastModified !== undefined) {
-    const since = parseHttpDate(headers.get('if-modified-since'));
+    const since = parseHttpDate(ifModifiedSince);
     // §13.1.3: the timestamp is read "in terms of the origin server's clock", so one from the
     // future is not a date this server has seen; RFC 2616 §14.25 called it invalid. Ignoring it
     // stops a client with a fast clock from pinning a stale copy.

@@ -36,6 +36,7 @@ interface Entry extends FileIdentity {
   fd: number;
   /** Bodies reading through this descriptor right now. */
   users: number;
+  /** `performance.now()` when the last user was done: a monotonic clock, and no wall-clock read. */
   lastUsed: number;
   /** Out of the cache: closed as soon as its last user is done. */
   retired: boolean;
@@ -102,7 +103,7 @@ export class OpenFileCache {
     entry.users += 1;
     return descriptorBody(this.calls, entry.fd, async () => {
       entry.users -= 1;
-      entry.lastUsed = Date.now();
+      entry.lastUsed = performance.now();
       if (entry.retired && entry.users === 0) await this.calls.close(entry.fd);
     });
   }
@@ -117,7 +118,7 @@ export class OpenFileCache {
   }
 
   private sweep(): void {
-    const cutoff = Date.now() - this.idle;
+    const cutoff = performance.now() - this.idle;
     for (const entry of [...this.entries.values()]) {
       if (entry.users === 0 && entry.lastUsed <= cutoff) this.retire(entry);
     }
