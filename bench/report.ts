@@ -197,6 +197,9 @@ function checks(results: BenchResults, summaries: Summary[]): string[] {
   }
   compare('lib-direct-threadpool', 'next-bare-param', rps, 0.95, "lib-direct-threadpool 1 KiB req/s vs bare Next handler on [...path] (informational: io 'threadpool' is not the default on local disks)");
   compare('lib-direct', 'next-bare-headers', rps, 0.95, "lib-direct 1 KiB req/s vs bare Next handler on [...path] with the library's headers (informational)");
+  // How far any handler that reads the file per request gets, and the library against that floor.
+  compare('next-minimal-fs', 'next-bare-param', rps, 0.95, 'next-minimal-fs 1 KiB req/s vs bare Next handler on [...path] (informational: the floor for reading a file at all)');
+  compare('lib-direct', 'next-minimal-fs', rps, 0.95, 'lib-direct 1 KiB req/s vs the minimal inline file handler (informational: the library\'s own work)');
   // The same in server CPU per request (requests per CPU-second), which shared machines disturb far
   // less than req/s.
   for (const id of ['lib-direct', 'lib-virtual']) compare(id, 'next-bare', cpuEfficiency, 0.95, `${id} 1 KiB server CPU/request vs bare Next handler (informational)`);

@@ -112,6 +112,7 @@ export const targets: readonly Target[] = [
   nextTarget('next-bare', 'Next bare handler (1 KiB in memory)', { small: '/bare', range: false, memory: false }),
   nextTarget('next-bare-param', 'Next bare handler on [...path] (1 KiB in memory)', { small: '/bare-param/1k.bin', range: false, memory: false }),
   nextTarget('next-bare-headers', "Next bare handler on [...path] with the library's headers", { small: '/bare-headers/1k.bin', range: false, memory: false }),
+  nextTarget('next-minimal-fs', 'Next minimal file handler on [...path] (lstat + cached pread, inline)', { small: '/minimal-fs/1k.bin', range: false, memory: false }),
   nextTarget('next-readfile', 'Next readFile handler', { small: '/readfile/1k.bin', files: '/readfile/', range: false, memory: true }),
   nextTarget('next-toweb', 'Next toWeb(createReadStream) handler', { small: '/toweb/1k.bin', files: '/toweb/', range: false, memory: true }),
   nextTarget('lib-direct', 'library direct (filesystem, io auto)', { small: '/files/1k.bin', files: '/files/', range: true, memory: true }),
@@ -193,7 +194,8 @@ export type PairLoad = 'small' | 'large';
  * Target and reference measured side by side (interleaved runs) for the ratio claims. 1 KiB: the
  * library against the bare handler on the issue's terms (a fixed route) and on equal terms (the same
  * `[...path]` route shape; behind the same proxy for offloads; the same response headers, which
- * leaves only the library's own work), plus what those headers cost Next by themselves. 100 MiB:
+ * leaves only the library's own work), plus what those headers cost Next by themselves, and the
+ * least any handler that reads the file must do (next-minimal-fs), against both. 100 MiB:
  * every offload against nginx serving the file itself, direct streaming against Next `public/` and the
  * `toWeb` handler, and the glibc trim-threshold knob against the default.
  */
@@ -204,6 +206,8 @@ export const pairs: readonly { id: string; referenceId: string; load: PairLoad }
     ['lib-direct', 'next-bare-param'],
     ['lib-direct', 'next-bare-headers'],
     ['next-bare-headers', 'next-bare-param'],
+    ['lib-direct', 'next-minimal-fs'],
+    ['next-minimal-fs', 'next-bare-param'],
     ...PROXY_KINDS.flatMap((kind) => [
       [`lib-${kind}`, 'next-bare'],
       [`lib-${kind}`, `next-bare-${kind}`],
