@@ -11,22 +11,31 @@ export interface OffloadRule {
 /** Rules as objects, or a `from=to` map (insertion order is match order). */
 export type OffloadRules = readonly OffloadRule[] | Readonly<Record<string, string>>;
 
-/** Parse `DOWNLOADVIEW_RULES`: `'/srv/media=/_protected/media,/srv/other=/_other'`. */
+/**
+ * Parse and validate `DOWNLOADVIEW_RULES`: `'/srv/media=/_protected/media,/srv/other=/_other'`.
+ * Errors name `option` (the variable the user wrote), not the backend option it feeds.
+ */
 export function parseRulesText(text: string, option = 'DOWNLOADVIEW_RULES'): OffloadRule[] {
-  return text
+  const rules = text
     .split(',')
     .map((part) => part.trim())
     .filter((part) => part !== '')
     .map((part) => {
       const separator = part.indexOf('=');
       if (separator < 1) invalidOption(option, `entry "${part}" must look like /source/prefix=/proxy/location`);
+      // A second `=` is a mistyped separator (`;` between entries) far more often than a path
+      // containing `=`; such paths can still be given as the backend's `rules` option.
+      if (part.includes('=', separator + 1)) invalidOption(option, `entry "${part}" has more than one "="; separate entries with ","`);
       return { from: part.slice(0, separator).trim(), to: part.slice(separator + 1).trim() };
     });
+  return normaliseRules(rules, option);
 }
 
-/** Validate and normalise rules once, at factory time. */
+/** Validate and normalise rules once, at factory time. At least one rule: none would never offload. */
 export function normaliseRules(rules: OffloadRules, option: string): OffloadRule[] {
+  if (typeof rules !== 'object' || rules === null) invalidOption(option, 'must be a list of { from, to } or a { from: to } map');
   const list = Array.isArray(rules) ? (rules as readonly OffloadRule[]) : Object.entries(rules).map(([from, to]) => ({ from, to }));
+  if (list.length === 0) invalidOption(option, 'names no rule, so nothing would ever be offloaded (e.g. /srv/media=/_protected/media)');
   return list.map(({ from, to }) => {
     if (typeof from !== 'string' || !from.startsWith('/')) invalidOption(option, `source prefix "${String(from)}" must be an absolute path`);
     if (typeof to !== 'string' || !to.startsWith('/')) invalidOption(option, `proxy location "${String(to)}" must start with /`);

@@ -155,6 +155,16 @@ describe('backendFromEnv', () => {
     expect(() => backendFromEnv({ DOWNLOADVIEW_BACKEND: 'nginx', DOWNLOADVIEW_RULES: 'nonsense' })).toThrow(/DOWNLOADVIEW_RULES/);
   });
 
+  it('rejects rules that name nothing or are malformed, for every backend, naming DOWNLOADVIEW_RULES', () => {
+    for (const backend of ['nginx', 'apache', 'lighttpd', 'caddy']) {
+      // ',' used to pass as "rules given" and leave nginx with none: every download streamed.
+      expect(() => backendFromEnv({ DOWNLOADVIEW_BACKEND: backend, DOWNLOADVIEW_RULES: ' , ' })).toThrow(/DOWNLOADVIEW_RULES.*names no rule/);
+      expect(() => backendFromEnv({ DOWNLOADVIEW_BACKEND: backend, DOWNLOADVIEW_RULES: 'srv/media=/_p' })).toThrow(/DOWNLOADVIEW_RULES/);
+    }
+    expect(() => nginx({ rules: [] })).toThrow(/nginx\.rules/);
+    expect(() => apache({ rules: {} })).toThrow(/apache\.rules/);
+  });
+
   it('is what downloadHandler uses unless a backend is given explicitly', async () => {
     vi.stubEnv('DOWNLOADVIEW_BACKEND', 'nginx');
     vi.stubEnv('DOWNLOADVIEW_RULES', `${media.root}=/_env`);

@@ -12,6 +12,18 @@ describe('parseRulesText', () => {
   it.each(['nonsense', '=/to', '/from'])('rejects %j naming the variable', (text) => {
     expect(() => parseRulesText(text)).toThrow(/DOWNLOADVIEW_RULES/);
   });
+
+  it.each([
+    [',', /names no rule/],
+    [' , ', /names no rule/],
+    // `;` typed between entries would otherwise map /srv/media to "/_p;/srv/b=/_b".
+    ['/srv/media=/_p;/srv/b=/_b', /more than one "="/],
+    // Checked here, so the message names the variable the user wrote, not nginx.rules.
+    ['srv/media=/_p', /absolute path/],
+  ])('rejects %j naming the variable', (text, message) => {
+    expect(() => parseRulesText(text)).toThrow(message);
+    expect(() => parseRulesText(text)).toThrow(/DOWNLOADVIEW_RULES/);
+  });
 });
 
 describe('normaliseRules', () => {
@@ -30,6 +42,10 @@ describe('normaliseRules', () => {
     [{ '/srv\\x': '/_p' }, /backslash/],
   ])('rejects %j', (rules, message) => {
     expect(() => normaliseRules(rules, 'nginx.rules')).toThrow(message);
+  });
+
+  it.each([[[]], [{}]])('rejects %j: a backend with no rule would never offload', (rules) => {
+    expect(() => normaliseRules(rules, 'nginx.rules')).toThrow(/nginx\.rules.*names no rule/);
   });
 });
 
