@@ -1,5 +1,5 @@
 /** Option types, defaults and validation; everything is checked when the factory is called. */
-import { invalidOption } from './errors.js';
+import { DownloadError, invalidOption } from './errors.js';
 import { isValidMediaType } from './http/content-type.js';
 import { isFieldValue, trimFieldValue } from './http/field-value.js';
 import type { ProxyBackend } from './proxies/backend.js';
@@ -135,7 +135,14 @@ function perFile<T, R>(
   if (typeof value === 'function') {
     // Internally the record type is erased; the public option keeps it for the user's callback.
     const compute = value as unknown as (file: DownloadFile, target: FileTarget) => T | undefined;
-    return (file, target) => map(compute(file, target));
+    return (file, target) => {
+      const result = compute(file, target);
+      // Checked like a fixed value, per request: a wrong type (or a promise) is the app's bug, named.
+      if (result !== undefined && !isValid(result)) {
+        throw new DownloadError('source_error', `${name} returned ${result === null ? 'null' : typeof result === 'object' ? 'an object' : `a ${typeof result}`} of the wrong type`);
+      }
+      return map(result);
+    };
   }
   if (value !== undefined && !isValid(value)) invalidOption(name, 'has the wrong type');
   const fixed = map(value as T | undefined);

@@ -26,8 +26,11 @@ export interface RecordFile {
 export interface RecordOptions<TRecord> {
   /** Look the record up; `null`/`undefined` is a 404. */
   find: (request: Request, context: RequestContext) => TRecord | null | undefined | Promise<TRecord | null | undefined>;
-  /** Name the file behind a record (no I/O needed: `load()` happens after `authorize`). */
-  file: (record: TRecord) => RecordFile | null | undefined;
+  /**
+   * Name the file behind a record; `null`/`undefined`, or `{ file: null }`, is a 404. May be async,
+   * but needs no I/O for the file itself: `load()` happens after `authorize`.
+   */
+  file: (record: TRecord) => RecordFile | null | undefined | Promise<RecordFile | null | undefined>;
 }
 
 export interface RecordSource<TRecord> extends Source<TRecord> {
@@ -53,31 +56,45 @@ export function record<TRecord>(options: RecordOptions<TRecord>): RecordSource<T
     async locate(request, context): Promise<Located<TRecord> | null> {
       const found = await options.find(request, context);
       if (found === null || found === undefined) return null;
-      const described = options.file(found);
-      if (!described?.file) return null;
-      const inner = described.file;
+      const described: unknown = await options.file(found);
+      if (described === null || described === undefined) return null;
+      const inner = (described as { file?: unknown }).file;
+      if (inner === null) return null;
+      // Anything else that is not a located file is a mistake in the app, not a missing file.
+      if (typeof inner !== 'object' || typeof (inner as Partial<Located>).load !== 'function') {
+        throw new DownloadError('source_error', 'record.file must return { file: source.file(key) | virtualFile({...}) | null }');
+      }
+      const located = inner as Located;
       try {
-        checkAppMetadata(described, 'record');
+        checkRecordFile(described as RecordFile);
       } catch (error) {
-        inner.dispose?.();
+        located.dispose?.();
         throw error;
       }
       return {
-        target: { ...inner.target, record: found },
+        target: { ...located.target, record: found },
         load: async () => {
-          const file = await inner.load();
+          const file = await located.load();
           if (!file) return null;
           try {
-            return applyOverrides(file, described);
+            return applyOverrides(file, described as RecordFile);
           } catch (error) {
             file.dispose?.();
             throw error;
           }
         },
-        dispose: () => inner.dispose?.(),
+        dispose: () => located.dispose?.(),
       };
     },
   };
+}
+
+/** The overrides the app returned: wrong types fail loudly, naming the field. */
+function checkRecordFile(described: RecordFile): void {
+  checkAppMetadata(described, 'record');
+  if (described.filename !== undefined && (typeof described.filename !== 'string' || described.filename === '')) {
+    throw new DownloadError('source_error', 'record filename must be a non-empty string');
+  }
 }
 
 function applyOverrides(file: DownloadFile, described: RecordFile): DownloadFile {

@@ -57,17 +57,18 @@ export function virtual(produce: VirtualProducer): VirtualSource {
 
 /** A single virtual file, e.g. returned from a `record()` lookup. */
 export function virtualFile(spec: VirtualFileSpec): Located {
+  const ready = readyBodyOwner(spec);
   try {
     validateSpec(spec);
   } catch (error) {
-    releaseReadyBody(spec);
+    ready.release();
     throw error;
   }
   return {
     target: { kind: 'virtual', key: spec.name },
-    load: async () => toDownloadFile(spec),
+    load: async () => toDownloadFile(spec, ready),
     // A refused request never loads: a ready-made stream in the spec must still be released.
-    dispose: () => releaseReadyBody(spec),
+    dispose: ready.release,
   };
 }
 
@@ -78,41 +79,82 @@ function validateSpec(spec: VirtualFileSpec): void {
 
 const encoder = new TextEncoder();
 
-function toDownloadFile(spec: VirtualFileSpec): DownloadFile {
+function toDownloadFile(spec: VirtualFileSpec, ready: ReadyBodyOwner): DownloadFile {
   const eager = typeof spec.body === 'function' ? undefined : normalise(spec.body);
-  const known = eager instanceof Uint8Array ? eager : undefined;
-  if (known && spec.size !== undefined && spec.size !== known.byteLength) {
-    throw new DownloadError('length_mismatch', `virtual file declares ${spec.size} bytes but has ${known.byteLength}`);
-  }
-  const size = known?.byteLength ?? (eager instanceof Blob ? eager.size : spec.size);
+  // Bytes and Blobs know their length: a declared size that differs is an error before anything is sent.
+  if (eager instanceof Uint8Array || eager instanceof Blob) checkDeclaredSize(spec, byteSize(eager));
+  const size = eager instanceof Uint8Array || eager instanceof Blob ? byteSize(eager) : spec.size;
   return {
     kind: 'virtual',
     name: spec.name,
     size,
     mtime: spec.mtime,
     // In-memory bytes are cheap to hash, so they get a strong validator (If-Range works).
-    etag: spec.etag ?? (known ? strongETag(known) : undefined),
+    etag: spec.etag ?? (eager instanceof Uint8Array ? strongETag(eager) : undefined),
     contentType: spec.contentType,
     async open() {
+      if (eager) ready.take();
       const body = eager ?? normalise(await (spec.body as () => VirtualBody | Promise<VirtualBody>)());
+      if (body instanceof Uint8Array || body instanceof Blob) checkDeclaredSize(spec, byteSize(body));
       if (body instanceof Uint8Array) return bytesBody(body);
-      if (body instanceof Blob) return sequentialBody(body.stream());
-      return sequentialBody(body);
+      // A stream may run past its declared size; the body checks that it ends there.
+      return sequentialBody(body instanceof Blob ? body.stream() : body, size);
     },
     // An eager stream that will not be read must still be released.
-    dispose: () => releaseReadyBody(spec),
+    dispose: ready.release,
+  };
+}
+
+function byteSize(body: Uint8Array | Blob): number {
+  return body instanceof Blob ? body.size : body.byteLength;
+}
+
+function checkDeclaredSize(spec: VirtualFileSpec, actual: number): void {
+  if (spec.size !== undefined && spec.size !== actual) {
+    throw new DownloadError('length_mismatch', `virtual file declares ${spec.size} bytes but has ${actual}`);
+  }
+}
+
+/**
+ * The one owner of a ready-made stream or iterable in `spec.body`: a download that opens it (and
+ * closes it when done), or a release when nobody will read it; either happens once. The located
+ * file and the loaded file (and a `record()` around them) all release through it.
+ */
+interface ReadyBodyOwner {
+  /** The body is being read: its reader closes it, later releases do nothing. */
+  take(): void;
+  /** Release the body unread, unless it was taken or released before. */
+  release(): void;
+}
+
+function readyBodyOwner(spec: VirtualFileSpec): ReadyBodyOwner {
+  let settled = false;
+  return {
+    take: () => {
+      settled = true;
+    },
+    release: () => {
+      if (settled) return;
+      settled = true;
+      releaseReadyBody(spec);
+    },
   };
 }
 
 /**
  * Cancel a ready-made stream or end an async iterable in `spec.body` that nobody will read. Bytes,
- * strings and Blobs hold nothing; a body function was never called.
+ * strings and Blobs hold nothing; a body function was never called. A `return()` that is missing,
+ * returns a plain object or throws (all allowed by the iterator protocol) never reaches the response.
  */
 function releaseReadyBody(spec: VirtualFileSpec): void {
   const body: unknown = spec?.body;
-  if (body instanceof ReadableStream) body.cancel().catch(() => {});
-  else if (body !== null && typeof body === 'object' && Symbol.asyncIterator in body) {
-    (body as AsyncIterable<unknown>)[Symbol.asyncIterator]().return?.().catch(() => {});
+  try {
+    if (body instanceof ReadableStream) body.cancel().catch(() => {});
+    else if (body !== null && typeof body === 'object' && Symbol.asyncIterator in body) {
+      Promise.resolve((body as AsyncIterable<unknown>)[Symbol.asyncIterator]().return?.()).catch(() => {});
+    }
+  } catch {
+    // The iterator failed while being closed: there is nothing left to release.
   }
 }
 
@@ -126,6 +168,12 @@ function normalise(body: VirtualBody): NormalBody {
   throw new DownloadError('source_error', 'virtual body must be a string, bytes, Blob, ReadableStream or async iterable');
 }
 
+function describe(value: unknown): string {
+  if (value === null) return 'null';
+  if (typeof value !== 'object') return `a ${typeof value}`;
+  return `a ${value.constructor?.name ?? 'object'}`;
+}
+
 function strongETag(bytes: Uint8Array): string {
   return `"${createHash('sha256').update(bytes).digest('base64url').slice(0, 27)}"`;
 }
@@ -137,26 +185,50 @@ function bytesBody(bytes: Uint8Array): FileBody {
   };
 }
 
+const EMPTY = new Uint8Array(0);
+
 /**
  * Positional reads over a forward-only stream: skips to `position`, keeps the unread rest of a
- * chunk. Ranges arrive sorted, so it never has to go back.
+ * chunk. Ranges arrive sorted, so it never has to go back. With a declared `size`, the read that
+ * reaches it also checks that nothing follows: a stream longer than declared fails the transfer
+ * instead of arriving cut short as a complete-looking file.
  */
-function sequentialBody(source: ReadableStream<Uint8Array> | AsyncIterable<Uint8Array | string>): FileBody {
-  const iterator = (source as AsyncIterable<Uint8Array | string>)[Symbol.asyncIterator]();
+function sequentialBody(source: ReadableStream<Uint8Array> | AsyncIterable<Uint8Array | string>, size: number | undefined): FileBody {
+  const iterator = (source as AsyncIterable<unknown>)[Symbol.asyncIterator]();
   let offset = 0; // stream offset of `pending[0]`
-  let pending: Uint8Array = new Uint8Array(0);
+  let pending: Uint8Array = EMPTY;
   let done = false;
 
-  async function fill(): Promise<boolean> {
-    if (done) return false;
-    const next = await iterator.next();
+  /** The next chunk as bytes, or `undefined` at the end. */
+  async function nextChunk(): Promise<Uint8Array | undefined> {
+    if (done) return undefined;
+    let next: IteratorResult<unknown>;
+    try {
+      next = await iterator.next();
+    } catch (error) {
+      // A failed next() ends the iterator (as in for await): close() must not call return().
+      done = true;
+      throw error;
+    }
     if (next.done) {
       done = true;
-      return false;
+      return undefined;
     }
     const value = next.value;
-    pending = typeof value === 'string' ? encoder.encode(value) : value;
-    return true;
+    if (typeof value === 'string') return encoder.encode(value);
+    if (value instanceof Uint8Array) return value;
+    // Anything else has no byte length to count: skipping it would silently drop content.
+    throw new DownloadError('source_error', `virtual body yielded ${describe(value)}; chunks must be Uint8Array or string`);
+  }
+
+  async function checkNothingAfter(end: number): Promise<void> {
+    let extra = offset + pending.byteLength > end;
+    while (!extra) {
+      const next = await nextChunk();
+      if (next === undefined) return;
+      extra = next.byteLength > 0;
+    }
+    throw new DownloadError('length_mismatch', `virtual stream runs past its declared ${end} bytes`);
   }
 
   return {
@@ -166,11 +238,14 @@ function sequentialBody(source: ReadableStream<Uint8Array> | AsyncIterable<Uint8
         if (position < offset + pending.byteLength) {
           const from = position - offset;
           const chunk = pending.subarray(from, from + length);
+          if (size !== undefined && position + chunk.byteLength >= size) await checkNothingAfter(size);
           return chunk;
         }
         offset += pending.byteLength;
-        pending = new Uint8Array(0);
-        if (!(await fill())) return pending;
+        pending = EMPTY;
+        const next = await nextChunk();
+        if (next === undefined) return EMPTY;
+        pending = next;
       }
     },
     async close() {

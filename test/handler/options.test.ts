@@ -27,6 +27,19 @@ describe('downloadHandler options', () => {
     expect(small.headers.get('content-disposition')).toBe('inline; filename="hello.txt"');
   });
 
+  it.each([
+    ['filename', { filename: () => 42 }],
+    ['filename', { filename: async () => 'x.pdf' }],
+    ['filename', { filename: () => '' }],
+    ['contentType', { contentType: () => 5 }],
+    ['attachment', { attachment: () => 'no' }],
+  ])('answers 500 naming %s when its callback returns the wrong type', async (name, option) => {
+    const errors: unknown[] = [];
+    const GET = downloadHandler({ source: source(), onError: (error) => errors.push(error), ...(option as object) });
+    expect((await call(GET, segments('hello.txt'))).status).toBe(500);
+    expect(errors).toEqual([expect.objectContaining({ code: 'source_error', message: expect.stringContaining(`${name} returned`) })]);
+  });
+
   it('never lets a filename break the header', async () => {
     const GET = downloadHandler({ source: source(), filename: 'evil\r\nSet-Cookie: a=b;"\\.txt' });
     const response = await call(GET, segments('hello.txt'));

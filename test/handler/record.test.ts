@@ -104,4 +104,47 @@ describe('downloadHandler(record)', () => {
     expect((await call(streaming, { id: 'bad' })).status).toBe(500);
     expect(cancels).toEqual(['hidden', 'bad']);
   });
+
+  it('takes an async file(), and answers 500 naming record.file when it returns no located file', async () => {
+    const errors: unknown[] = [];
+    const withFile = (file: (row: Row) => unknown) =>
+      downloadHandler({ source: record({ find: () => rows['3'], file: file as never }), onError: (error) => errors.push(error) });
+    // An async file() used to be read as "no file": a 404 with nothing logged.
+    const async = await call(withFile(async () => ({ file: virtualFile({ name: 'a.txt', body: 'abc' }) })), {});
+    expect(async.status).toBe(200);
+    expect(await async.text()).toBe('abc');
+    expect((await call(withFile(() => ({ file: null })), {})).status).toBe(404);
+    expect((await call(withFile(() => null), {})).status).toBe(404);
+    for (const wrong of [() => 'report.pdf', () => ({}), () => ({ file: { name: 'a.txt' } })]) {
+      expect((await call(withFile(wrong), {})).status).toBe(500);
+    }
+    expect(errors).toHaveLength(3);
+    for (const error of errors) expect(error).toMatchObject({ message: expect.stringContaining('record.file must return') });
+  });
+
+  it.each([
+    [{ filename: 42 }, /record filename must be a non-empty string/],
+    [{ contentType: 5 }, /record contentType must be a string/],
+    [{ mtime: new Date('-000001-01-01T00:00:00Z') }, /record mtime must be a valid Date from year 0 to 9999/],
+  ])('answers 500 for override %j, naming it', async (override, message) => {
+    const errors: unknown[] = [];
+    const GET = downloadHandler({
+      source: record({ find: () => rows['3'], file: () => ({ file: virtualFile({ name: 'a.txt', body: 'abc' }), ...(override as object) }) }),
+      onError: (error) => errors.push(error),
+    });
+    expect((await call(GET, {})).status).toBe(500);
+    expect(errors).toEqual([expect.objectContaining({ message: expect.stringMatching(message) })]);
+  });
+
+  it('ends a virtual iterable once when its record declares the wrong size', async () => {
+    let returns = 0;
+    const iterable = { [Symbol.asyncIterator]: () => ({ next: async () => ({ done: false as const, value: 'abc' }), return: async () => ({ done: true as const, value: undefined, n: ++returns }) }) };
+    const GET = downloadHandler({
+      source: record({ find: () => rows['3'], file: () => ({ file: virtualFile({ name: 'a.txt', size: 3, body: iterable }), size: 4 }) }),
+      onError: () => {},
+    });
+    expect((await call(GET, {})).status).toBe(500);
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(returns).toBe(1);
+  });
 });

@@ -155,6 +155,93 @@ describe('downloadHandler(virtual) bodies', () => {
     expect(onError).toHaveBeenCalledOnce();
   });
 
+  it.each([
+    ['a function returning a string', () => 'abcdef'],
+    ['a Blob', new Blob(['abcdef'])],
+    ['a function returning a Blob', () => new Blob(['abcdef'])],
+  ])('refuses %s longer than its declared size with a 500, before sending anything', async (_, body) => {
+    const onError = vi.fn();
+    const response = await call(handlerFor(() => ({ name: 'x.txt', size: 3, body }), onError), {});
+    expect(response.status).toBe(500);
+    expect(onError).toHaveBeenCalledWith(expect.objectContaining({ code: 'length_mismatch' }), expect.any(Request));
+  });
+
+  it('answers 500 when a small stream runs past its declared size (it used to arrive cut short as a whole file)', async () => {
+    const onError = vi.fn();
+    const GET = handlerFor(() => ({ name: 'x.txt', size: 3, body: () => chunks(['abc', 'def']) }), onError);
+    const response = await call(GET, {});
+    expect(response.status).toBe(500);
+    expect(onError).toHaveBeenCalledWith(expect.objectContaining({ code: 'length_mismatch' }), expect.any(Request));
+    // A range that ends before the declared size cannot tell, and needs not.
+    expect(await (await call(GET, {}, { headers: { range: 'bytes=0-1' } })).text()).toBe('ab');
+  });
+
+  it('fails the transfer when a streamed body runs past its declared size, holding back the last chunk', async () => {
+    const onError = vi.fn();
+    const chunk = 'x'.repeat(100_000);
+    const GET = handlerFor(() => ({ name: 'x.txt', size: 300_000, body: () => chunks([chunk, chunk, chunk, 'y']) }), onError);
+    const response = await call(GET, {});
+    expect(response.status).toBe(200);
+    await expect(response.arrayBuffer()).rejects.toThrow(/runs past its declared 300000 bytes/);
+    expect(onError).toHaveBeenCalledOnce();
+    // An exact stream still passes the check at its end.
+    const exact = handlerFor(() => ({ name: 'x.txt', size: 300_000, body: () => chunks([chunk, chunk, chunk, '']) }));
+    expect((await (await call(exact, {})).arrayBuffer()).byteLength).toBe(300_000);
+  });
+
+  it.each([
+    ['a number', 5],
+    ['null', null],
+    ['an ArrayBuffer', new ArrayBuffer(3)],
+    ['a Uint16Array', new Uint16Array([1, 2])],
+  ])('fails on a stream chunk that is %s instead of dropping content silently', async (_, bad) => {
+    async function* body(): AsyncGenerator<unknown> {
+      yield 'abc';
+      yield bad;
+      yield 'def';
+    }
+    const onError = vi.fn();
+    const unsized = handlerFor(() => ({ name: 'x.txt', body: () => body() as AsyncIterable<string> }), onError);
+    const response = await call(unsized, {});
+    await expect(response.text()).rejects.toThrow(/chunks must be Uint8Array or string/);
+    expect(onError).toHaveBeenCalledWith(expect.objectContaining({ message: expect.stringMatching(/yielded /) }), expect.any(Request));
+    const sized = handlerFor(() => ({ name: 'x.txt', size: 6, body: () => body() as AsyncIterable<string> }), vi.fn());
+    expect((await call(sized, {})).status).toBe(500);
+  });
+
+  it('answers normally when an iterator\'s return() returns a plain object or throws (both allowed by the protocol)', async () => {
+    for (const finish of [() => ({ done: true }), () => { throw new Error('closing failed'); }]) {
+      const iterable = () => ({ [Symbol.asyncIterator]: () => ({ next: async () => ({ done: true as const, value: undefined }), return: finish }) });
+      const sized = (method: string, authorize?: () => false) =>
+        call(downloadHandler({ source: virtual(() => ({ name: 'x.txt', size: 3, body: iterable() })), authorize }), {}, { method });
+      expect((await sized('HEAD')).status).toBe(200);
+      expect((await sized('GET', () => false)).status).toBe(403);
+    }
+  });
+
+  it('ends an eager iterable exactly once on every path, and not at all after next() failed', async () => {
+    let returns = 0;
+    const iterable = (next: () => Promise<IteratorResult<string>>) => ({
+      [Symbol.asyncIterator]: () => ({ next, return: async () => ({ done: true as const, value: undefined, calls: ++returns }) }),
+    });
+    // A small body whose next() throws: the download fails, and for-await semantics apply.
+    const failing = iterable(async () => {
+      throw new Error('cursor broke');
+    });
+    expect((await call(handlerFor(() => ({ name: 'x.txt', size: 3, body: failing }), vi.fn()), {})).status).toBe(500);
+    expect(returns).toBe(0);
+    // A small body that ends early: reported done, so nothing to end.
+    let sent = false;
+    const short = iterable(async () => (sent ? { done: true, value: undefined } : ((sent = true), { done: false, value: 'a' })));
+    expect((await call(handlerFor(() => ({ name: 'x.txt', size: 3, body: short }), vi.fn()), {})).status).toBe(500);
+    expect(returns).toBe(0);
+    // Refused: ended once although both the located and the loaded file could release it.
+    const endless = iterable(async () => ({ done: false, value: 'a' }));
+    expect((await call(downloadHandler({ source: virtual(() => ({ name: 'x.txt', size: 3, body: endless })), authorize: () => 'not-found' }), {})).status).toBe(404);
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(returns).toBe(1);
+  });
+
   it('404s when the producer returns null', async () => {
     const GET = downloadHandler({ source: virtual(() => null) });
     expect((await call(GET, {})).status).toBe(404);
