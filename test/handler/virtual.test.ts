@@ -211,7 +211,8 @@ describe('downloadHandler(virtual) bodies', () => {
 
   it('answers normally when an iterator\'s return() returns a plain object or throws (both allowed by the protocol)', async () => {
     for (const finish of [() => ({ done: true }), () => { throw new Error('closing failed'); }]) {
-      const iterable = () => ({ [Symbol.asyncIterator]: () => ({ next: async () => ({ done: true as const, value: undefined }), return: finish }) });
+      // Off the TypeScript type on purpose: plain JavaScript iterators do this, and for await accepts it.
+      const iterable = () => ({ [Symbol.asyncIterator]: () => ({ next: async () => ({ done: true as const, value: undefined }), return: finish }) }) as unknown as AsyncIterable<string>;
       const sized = (method: string, authorize?: () => false) =>
         call(downloadHandler({ source: virtual(() => ({ name: 'x.txt', size: 3, body: iterable() })), authorize }), {}, { method });
       expect((await sized('HEAD')).status).toBe(200);
