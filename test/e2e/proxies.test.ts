@@ -191,6 +191,14 @@ describe.each(PROXY_KINDS)('behind %s', (kind) => {
     expect((await rawGet(proxy.port, '/unchecked/hello.txt')).body.toString()).toBe('Hello through the proxy!\n');
   });
 
+  it('answers a directory met at the offloaded path with a plain 404 or 403, revealing no internal path', async () => {
+    // nginx used to answer 301 with Location: /_protected/media/<path>/ (a file swapped for a directory).
+    const response = await rawGet(proxy.port, '/unchecked/odd');
+    expect([403, 404]).toContain(response.status);
+    expect(response.headers.location).toBeUndefined();
+    expect(JSON.stringify(response.headers) + response.body.toString()).not.toMatch(/_protected|dv-proxies-/);
+  });
+
   it('passes on the security headers set with the `headers` option', async () => {
     const response = await rawGet(proxy.port, '/secured/hello.txt');
     expect(response.status).toBe(200);
