@@ -168,10 +168,11 @@ function normalise(body: VirtualBody): NormalBody {
   throw new DownloadError('source_error', 'virtual body must be a string, bytes, Blob, ReadableStream or async iterable');
 }
 
-function describe(value: unknown): string {
+/** `number`, `null`, `ArrayBuffer`, …: what a wrong chunk was, for the error message. */
+function typeName(value: unknown): string {
   if (value === null) return 'null';
-  if (typeof value !== 'object') return `a ${typeof value}`;
-  return `a ${value.constructor?.name ?? 'object'}`;
+  if (typeof value !== 'object') return typeof value;
+  return (value as { constructor?: { name?: string } }).constructor?.name ?? 'object';
 }
 
 function strongETag(bytes: Uint8Array): string {
@@ -218,7 +219,7 @@ function sequentialBody(source: ReadableStream<Uint8Array> | AsyncIterable<Uint8
     if (typeof value === 'string') return encoder.encode(value);
     if (value instanceof Uint8Array) return value;
     // Anything else has no byte length to count: skipping it would silently drop content.
-    throw new DownloadError('source_error', `virtual body yielded ${describe(value)}; chunks must be Uint8Array or string`);
+    throw new DownloadError('source_error', `virtual body yielded a chunk of type ${typeName(value)}; chunks must be Uint8Array or string`);
   }
 
   async function checkNothingAfter(end: number): Promise<void> {
