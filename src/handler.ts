@@ -55,7 +55,8 @@ export function downloadHandler<TRecord = unknown>(options: DownloadHandlerOptio
     } catch (error) {
       file?.dispose?.();
       if (error instanceof DownloadError && error.status === 404) return errorResponse(404);
-      config.onError(error, request);
+      // The client left (its read was cut short): expected, nobody to answer, nothing to report.
+      if (!request.signal.aborted) config.onError(error, request);
       return errorResponse(error instanceof DownloadError ? error.status : 500);
     } finally {
       // Refused, missing or failed before load(): what locating took (a ready-made stream) is released.

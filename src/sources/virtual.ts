@@ -92,13 +92,13 @@ function toDownloadFile(spec: VirtualFileSpec, ready: ReadyBodyOwner): DownloadF
     // In-memory bytes are cheap to hash, so they get a strong validator (If-Range works).
     etag: spec.etag ?? (eager instanceof Uint8Array ? strongETag(eager) : undefined),
     contentType: spec.contentType,
-    async open() {
+    async open(signal) {
       if (eager) ready.take();
       const body = eager ?? normalise(await (spec.body as () => VirtualBody | Promise<VirtualBody>)());
       if (body instanceof Uint8Array || body instanceof Blob) checkDeclaredSize(spec, byteSize(body));
       if (body instanceof Uint8Array) return bytesBody(body);
       // A stream may run past its declared size; the body checks that it ends there.
-      return sequentialBody(body instanceof Blob ? body.stream() : body, size);
+      return sequentialBody(body instanceof Blob ? body.stream() : body, size, signal);
     },
     // An eager stream that will not be read must still be released.
     dispose: ready.release,
@@ -168,6 +168,16 @@ function normalise(body: VirtualBody): NormalBody {
   throw new DownloadError('source_error', 'virtual body must be a string, bytes, Blob, ReadableStream or async iterable');
 }
 
+/** `pending`, or a rejection as soon as `signal` aborts. */
+function untilAborted<T>(pending: Promise<T>, signal: AbortSignal): Promise<T> {
+  if (signal.aborted) return Promise.reject(new DownloadError('source_error', 'download aborted'));
+  return new Promise<T>((resolve, reject) => {
+    const abort = (): void => reject(new DownloadError('source_error', 'download aborted'));
+    signal.addEventListener('abort', abort, { once: true });
+    pending.then(resolve, reject).finally(() => signal.removeEventListener('abort', abort));
+  });
+}
+
 /** `number`, `null`, `ArrayBuffer`, …: what a wrong chunk was, for the error message. */
 function typeName(value: unknown): string {
   if (value === null) return 'null';
@@ -194,7 +204,7 @@ const EMPTY = new Uint8Array(0);
  * reaches it also checks that nothing follows: a stream longer than declared fails the transfer
  * instead of arriving cut short as a complete-looking file.
  */
-function sequentialBody(source: ReadableStream<Uint8Array> | AsyncIterable<Uint8Array | string>, size: number | undefined): FileBody {
+function sequentialBody(source: ReadableStream<Uint8Array> | AsyncIterable<Uint8Array | string>, size: number | undefined, signal: AbortSignal): FileBody {
   const iterator = (source as AsyncIterable<unknown>)[Symbol.asyncIterator]();
   let offset = 0; // stream offset of `pending[0]`
   let pending: Uint8Array = EMPTY;
@@ -205,8 +215,10 @@ function sequentialBody(source: ReadableStream<Uint8Array> | AsyncIterable<Uint8
     if (done) return undefined;
     let next: IteratorResult<unknown>;
     try {
-      next = await iterator.next();
+      // A producer may stall: a client that leaves ends the wait (close() then ends the iterator).
+      next = await untilAborted(iterator.next(), signal);
     } catch (error) {
+      if (signal.aborted) throw error;
       // A failed next() ends the iterator (as in for await): close() must not call return().
       done = true;
       throw error;

@@ -243,6 +243,25 @@ describe('downloadHandler(virtual) bodies', () => {
     expect(returns).toBe(1);
   });
 
+  it.each([
+    ['read at once (declared size)', 3],
+    ['streamed (unknown size)', undefined],
+  ])('stops waiting for a stalled producer when the client leaves, %s', async (_, size) => {
+    let returns = 0;
+    const stalled = { [Symbol.asyncIterator]: () => ({ next: () => new Promise<IteratorResult<string>>(() => {}), return: async () => ({ done: true as const, value: undefined, n: ++returns }) }) };
+    const onError = vi.fn();
+    const controller = new AbortController();
+    setTimeout(() => controller.abort(), 20);
+    const pending = call(handlerFor(() => ({ name: 'x.txt', size, body: () => stalled }), onError), {}, { signal: controller.signal });
+    const response = await pending;
+    // Read at once, the handler used to wait for the producer forever; streamed, the body ends.
+    if (size !== undefined) expect(response.status).toBe(500);
+    else await expect(response.text()).rejects.toThrow();
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(returns).toBe(1);
+    expect(onError).not.toHaveBeenCalled();
+  });
+
   it('404s when the producer returns null', async () => {
     const GET = downloadHandler({ source: virtual(() => null) });
     expect((await call(GET, {})).status).toBe(404);
