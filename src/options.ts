@@ -109,7 +109,7 @@ export function resolveOptions<TRecord>(options: DownloadHandlerOptions<TRecord>
     authorize: options.authorize as Authorize<unknown> | undefined,
     disposition: perFile(options.attachment, 'attachment', (value) => typeof value === 'boolean', (attachment) => (attachment === false ? 'inline' : 'attachment')),
     filename: perFile(options.filename, 'filename', (value) => typeof value === 'string' && value !== '', (value) => value),
-    contentType: perFile(options.contentType, 'contentType', (value) => typeof value === 'string', (value) => (value && isValidMediaType(value) ? value : undefined)),
+    contentType: perFile(options.contentType, 'contentType', (value) => typeof value === 'string' && isValidMediaType(value), (value) => value),
     cacheControl: withNoTransform(options.cacheControl ?? 'private'),
     headers,
     maxRanges: options.maxRanges ?? 16,

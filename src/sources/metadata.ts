@@ -1,5 +1,6 @@
 /** Checks for metadata the app supplies (virtual files, record overrides): bad values fail loudly. */
 import { DownloadError } from '../errors.js';
+import { isValidMediaType } from '../http/content-type.js';
 import { parseEntityTag } from '../http/etag.js';
 
 export interface AppMetadata {
@@ -24,7 +25,7 @@ export function checkAppMetadata(metadata: AppMetadata, owner: string): void {
   if (metadata.etag !== undefined && (typeof metadata.etag !== 'string' || parseEntityTag(metadata.etag) === undefined)) {
     throw new DownloadError('source_error', `${owner} etag must be a quoted entity-tag like "abc" or W/"abc"`);
   }
-  if (metadata.contentType !== undefined && typeof metadata.contentType !== 'string') {
-    throw new DownloadError('source_error', `${owner} contentType must be a string`);
+  if (metadata.contentType !== undefined && !(typeof metadata.contentType === 'string' && isValidMediaType(metadata.contentType))) {
+    throw new DownloadError('source_error', `${owner} contentType must be a media type like application/pdf`);
   }
 }

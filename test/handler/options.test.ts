@@ -32,6 +32,7 @@ describe('downloadHandler options', () => {
     ['filename', { filename: async () => 'x.pdf' }],
     ['filename', { filename: () => '' }],
     ['contentType', { contentType: () => 5 }],
+    ['contentType', { contentType: () => 'pdf' }],
     ['attachment', { attachment: () => 'no' }],
   ])('answers 500 naming %s when its callback returns the wrong type', async (name, option) => {
     const errors: unknown[] = [];

@@ -124,7 +124,8 @@ describe('downloadHandler(record)', () => {
 
   it.each([
     [{ filename: 42 }, /record filename must be a non-empty string/],
-    [{ contentType: 5 }, /record contentType must be a string/],
+    [{ contentType: 5 }, /record contentType must be a media type/],
+    [{ contentType: 'pdf' }, /record contentType must be a media type/],
     [{ mtime: new Date('-000001-01-01T00:00:00Z') }, /record mtime must be a valid Date from year 0 to 9999/],
   ])('answers 500 for override %j, naming it', async (override, message) => {
     const errors: unknown[] = [];
