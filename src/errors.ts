@@ -31,6 +31,13 @@ export class DownloadError extends Error {
   }
 }
 
+/** `number`, `null`, `ArrayBuffer`, …: what a wrong value was, for an error message. */
+export function typeName(value: unknown): string {
+  if (value === null) return 'null';
+  if (typeof value !== 'object') return typeof value;
+  return (value as { constructor?: { name?: string } }).constructor?.name ?? 'object';
+}
+
 /** Throw an `invalid_options` error naming the option, at factory time. */
 export function invalidOption(option: string, expectation: string): never {
   throw new DownloadError('invalid_options', `next-downloadview: option \`${option}\` ${expectation}`);

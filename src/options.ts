@@ -1,5 +1,5 @@
 /** Option types, defaults and validation; everything is checked when the factory is called. */
-import { DownloadError, invalidOption } from './errors.js';
+import { DownloadError, invalidOption, typeName } from './errors.js';
 import { isValidMediaType } from './http/content-type.js';
 import { isFieldValue, trimFieldValue } from './http/field-value.js';
 import type { ProxyBackend } from './proxies/backend.js';
@@ -139,7 +139,7 @@ function perFile<T, R>(
       const result = compute(file, target);
       // Checked like a fixed value, per request: a wrong type (or a promise) is the app's bug, named.
       if (result !== undefined && !isValid(result)) {
-        throw new DownloadError('source_error', `${name} returned ${result === null ? 'null' : typeof result === 'object' ? 'an object' : `a ${typeof result}`} of the wrong type`);
+        throw new DownloadError('source_error', `${name} returned a value of the wrong type (${typeName(result)})`);
       }
       return map(result);
     };

@@ -56,17 +56,15 @@ export function record<TRecord>(options: RecordOptions<TRecord>): RecordSource<T
     async locate(request, context): Promise<Located<TRecord> | null> {
       const found = await options.find(request, context);
       if (found === null || found === undefined) return null;
-      const described: unknown = await options.file(found);
-      if (described === null || described === undefined) return null;
-      const inner = (described as { file?: unknown }).file;
-      if (inner === null) return null;
+      const described = await options.file(found);
+      if (described === null || described === undefined || described.file === null) return null;
       // Anything else that is not a located file is a mistake in the app, not a missing file.
-      if (typeof inner !== 'object' || typeof (inner as Partial<Located>).load !== 'function') {
+      if (!isLocated(described.file)) {
         throw new DownloadError('source_error', 'record.file must return { file: source.file(key) | virtualFile({...}) | null }');
       }
-      const located = inner as Located;
+      const located = described.file;
       try {
-        checkRecordFile(described as RecordFile);
+        checkRecordFile(described);
       } catch (error) {
         located.dispose?.();
         throw error;
@@ -77,7 +75,7 @@ export function record<TRecord>(options: RecordOptions<TRecord>): RecordSource<T
           const file = await located.load();
           if (!file) return null;
           try {
-            return applyOverrides(file, described as RecordFile);
+            return applyOverrides(file, described);
           } catch (error) {
             file.dispose?.();
             throw error;
@@ -87,6 +85,11 @@ export function record<TRecord>(options: RecordOptions<TRecord>): RecordSource<T
       };
     },
   };
+}
+
+/** Whether an app-returned value is a located file (typed as one, but plain JavaScript can return anything). */
+function isLocated(value: unknown): value is Located {
+  return typeof value === 'object' && value !== null && typeof (value as Partial<Located>).load === 'function';
 }
 
 /** The overrides the app returned: wrong types fail loudly, naming the field. */

@@ -1,6 +1,6 @@
 /** `virtual(...)`: content the app makes (strings, bytes, Blobs, streams), streamed as produced. */
 import { createHash } from 'node:crypto';
-import { DownloadError, invalidOption } from '../errors.js';
+import { DownloadError, invalidOption, typeName } from '../errors.js';
 import type { DownloadFile, FileBody, Located, RequestContext, Source } from '../types.js';
 import { checkAppMetadata } from './metadata.js';
 
@@ -81,9 +81,8 @@ const encoder = new TextEncoder();
 
 function toDownloadFile(spec: VirtualFileSpec, ready: ReadyBodyOwner): DownloadFile {
   const eager = typeof spec.body === 'function' ? undefined : normalise(spec.body);
-  // Bytes and Blobs know their length: a declared size that differs is an error before anything is sent.
-  if (eager instanceof Uint8Array || eager instanceof Blob) checkDeclaredSize(spec, byteSize(eager));
-  const size = eager instanceof Uint8Array || eager instanceof Blob ? byteSize(eager) : spec.size;
+  checkDeclaredSize(spec, eager);
+  const size = knownSize(eager) ?? spec.size;
   return {
     kind: 'virtual',
     name: spec.name,
@@ -95,7 +94,7 @@ function toDownloadFile(spec: VirtualFileSpec, ready: ReadyBodyOwner): DownloadF
     async open(signal) {
       if (eager) ready.take();
       const body = eager ?? normalise(await (spec.body as () => VirtualBody | Promise<VirtualBody>)());
-      if (body instanceof Uint8Array || body instanceof Blob) checkDeclaredSize(spec, byteSize(body));
+      checkDeclaredSize(spec, body);
       if (body instanceof Uint8Array) return bytesBody(body);
       // A stream may run past its declared size; the body checks that it ends there.
       return sequentialBody(body instanceof Blob ? body.stream() : body, size, signal);
@@ -105,12 +104,15 @@ function toDownloadFile(spec: VirtualFileSpec, ready: ReadyBodyOwner): DownloadF
   };
 }
 
-function byteSize(body: Uint8Array | Blob): number {
-  return body instanceof Blob ? body.size : body.byteLength;
+/** The length of bytes and Blobs; streams do not know theirs. */
+function knownSize(body: NormalBody | undefined): number | undefined {
+  return body instanceof Uint8Array ? body.byteLength : body instanceof Blob ? body.size : undefined;
 }
 
-function checkDeclaredSize(spec: VirtualFileSpec, actual: number): void {
-  if (spec.size !== undefined && spec.size !== actual) {
+/** Bytes and Blobs whose length differs from the declared size are an error before anything is sent. */
+function checkDeclaredSize(spec: VirtualFileSpec, body: NormalBody | undefined): void {
+  const actual = knownSize(body);
+  if (actual !== undefined && spec.size !== undefined && spec.size !== actual) {
     throw new DownloadError('length_mismatch', `virtual file declares ${spec.size} bytes but has ${actual}`);
   }
 }
@@ -176,13 +178,6 @@ function untilAborted<T>(pending: Promise<T>, signal: AbortSignal): Promise<T> {
     signal.addEventListener('abort', abort, { once: true });
     pending.then(resolve, reject).finally(() => signal.removeEventListener('abort', abort));
   });
-}
-
-/** `number`, `null`, `ArrayBuffer`, …: what a wrong chunk was, for the error message. */
-function typeName(value: unknown): string {
-  if (value === null) return 'null';
-  if (typeof value !== 'object') return typeof value;
-  return (value as { constructor?: { name?: string } }).constructor?.name ?? 'object';
 }
 
 function strongETag(bytes: Uint8Array): string {
