@@ -176,6 +176,21 @@ describe('downloadHandler(virtual) bodies', () => {
     expect(await (await call(GET, {}, { headers: { range: 'bytes=0-1' } })).text()).toBe('ab');
   });
 
+  it('reads a stream declared empty to check that it is (it used to send an empty 200 unread)', async () => {
+    const onError = vi.fn();
+    let produced = 0;
+    const GET = handlerFor(() => ({ name: 'x.txt', size: 0, body: () => ((produced += 1), chunks(['abc'])) }), onError);
+    const response = await call(GET, {});
+    expect(response.status).toBe(500);
+    expect(onError).toHaveBeenCalledWith(expect.objectContaining({ code: 'length_mismatch' }), expect.any(Request));
+    // HEAD still opens nothing; a stream that is empty as declared is an empty 200.
+    expect((await call(GET, {}, { method: 'HEAD' })).headers.get('content-length')).toBe('0');
+    expect(produced).toBe(1);
+    const empty = handlerFor(() => ({ name: 'x.txt', size: 0, body: () => chunks(['', '']) }));
+    const ok = await call(empty, {});
+    expect([ok.status, ok.headers.get('content-length'), await ok.text()]).toEqual([200, '0', '']);
+  });
+
   it('fails the transfer when a streamed body runs past its declared size, holding back the last chunk', async () => {
     const onError = vi.fn();
     const chunk = 'x'.repeat(100_000);
