@@ -137,12 +137,8 @@ export async function serveFile(
     headers.set('content-length', String(length));
     setLengthHint(headers, length);
   }
-  // HEAD never opens the body (Next's automatic HEAD would leak the descriptor). Neither does an
-  // empty file, unless it is virtual: there the size is the app's word, and reading the body is
-  // what checks it (a stream declared empty that yields bytes is a 500, not an empty 200).
-  if (request.method === 'HEAD' || (length === 0 && file.kind !== 'virtual')) {
-    return withoutBody(file, new Response(null, { status, headers }));
-  }
+  // HEAD never opens the body (Next's automatic HEAD would leak the descriptor).
+  if (request.method === 'HEAD') return withoutBody(file, new Response(null, { status, headers }));
 
   const [only] = segments;
   if (segments.length === 1 && only?.kind === 'range' && length !== undefined && length <= CHUNK_SIZE) {
@@ -160,8 +156,8 @@ export async function serveFile(
 async function readSmallBody(file: DownloadFile, signal: AbortSignal, start: number, length: number, onError: (error: unknown) => void): Promise<Uint8Array> {
   const body = await file.open(signal);
   try {
-    // An empty body is read once all the same: the read that reaches the declared end is the one
-    // that checks nothing follows (sources/virtual.ts).
+    // An empty body is read all the same: the read that reaches the end is where a source whose
+    // size is only the app's word checks that nothing follows (sources/virtual.ts).
     if (length === 0) return await body.read(start, 0);
     const parts: Uint8Array[] = [];
     for (let received = 0; received < length; ) {
