@@ -147,14 +147,14 @@ export async function serveFile(
     const bytes = await readSmallBody(file, request.signal, only.start, length, options.onError);
     return new Response(bytes as Uint8Array<ArrayBuffer>, { status, headers });
   }
-  const body = await file.open(request.signal);
+  const body = await file.open(request.signal, file.size);
   const stream = createBodyStream(body, segments, { chunkSize: CHUNK_SIZE, signal: request.signal, onError: options.onError });
   return new Response(stream, { status, headers });
 }
 
 /** Exactly `length` bytes from `start`; a source that ends early is an error before anything is sent. */
 async function readSmallBody(file: DownloadFile, signal: AbortSignal, start: number, length: number, onError: (error: unknown) => void): Promise<Uint8Array> {
-  const body = await file.open(signal);
+  const body = await file.open(signal, file.size);
   try {
     // An empty body is read all the same: the read that reaches the end is where a source whose
     // size is only the app's word checks that nothing follows (sources/virtual.ts).

@@ -56,8 +56,13 @@ export interface DownloadFile {
   readonly contentType?: string;
   /** Real absolute path on this machine (filesystem files; used by proxy backends). */
   readonly path?: string;
-  /** Open the bytes. Never called for HEAD, 304, 412 or 416 responses. */
-  open(signal: AbortSignal): Promise<FileBody>;
+  /**
+   * Open the bytes. `size` is the length the response promises: this file's `size`, which a
+   * `record()` may have declared for content of unknown length. A source that has only the app's
+   * word for its length (a virtual stream) makes the body end there or fail. Never called for
+   * HEAD, 304, 412 or 416 responses.
+   */
+  open(signal: AbortSignal, size: number | undefined): Promise<FileBody>;
   /** Release anything held for a body that will not be sent (HEAD, 304, errors). */
   dispose?(): void;
 }

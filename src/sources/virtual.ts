@@ -81,7 +81,7 @@ const encoder = new TextEncoder();
 
 function toDownloadFile(spec: VirtualFileSpec, ready: ReadyBodyOwner): DownloadFile {
   const eager = typeof spec.body === 'function' ? undefined : normalise(spec.body);
-  checkDeclaredSize(spec, eager);
+  checkDeclaredSize(spec.size, eager);
   const size = knownSize(eager) ?? spec.size;
   return {
     kind: 'virtual',
@@ -91,13 +91,14 @@ function toDownloadFile(spec: VirtualFileSpec, ready: ReadyBodyOwner): DownloadF
     // In-memory bytes are cheap to hash, so they get a strong validator (If-Range works).
     etag: spec.etag ?? (eager instanceof Uint8Array ? strongETag(eager) : undefined),
     contentType: spec.contentType,
-    async open(signal) {
+    // `declared` is this file's size or the one a record declared for it (types.ts).
+    async open(signal, declared) {
       if (eager) ready.take();
       const body = eager ?? normalise(await (spec.body as () => VirtualBody | Promise<VirtualBody>)());
-      checkDeclaredSize(spec, body);
+      checkDeclaredSize(declared, body);
       if (body instanceof Uint8Array) return bytesBody(body);
       // A stream may run past its declared size; the body checks that it ends there.
-      return sequentialBody(body instanceof Blob ? body.stream() : body, size, signal);
+      return sequentialBody(body instanceof Blob ? body.stream() : body, declared, signal);
     },
     // An eager stream that will not be read must still be released.
     dispose: ready.release,
@@ -110,10 +111,10 @@ function knownSize(body: NormalBody | undefined): number | undefined {
 }
 
 /** Bytes and Blobs whose length differs from the declared size are an error before anything is sent. */
-function checkDeclaredSize(spec: VirtualFileSpec, body: NormalBody | undefined): void {
+function checkDeclaredSize(declared: number | undefined, body: NormalBody | undefined): void {
   const actual = knownSize(body);
-  if (actual !== undefined && spec.size !== undefined && spec.size !== actual) {
-    throw new DownloadError('length_mismatch', `virtual file declares ${spec.size} bytes but has ${actual}`);
+  if (actual !== undefined && declared !== undefined && declared !== actual) {
+    throw new DownloadError('length_mismatch', `virtual file declares ${declared} bytes but has ${actual}`);
   }
 }
 

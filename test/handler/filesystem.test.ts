@@ -155,7 +155,7 @@ describe('downloadHandler(filesystem) HEAD', () => {
     // Earlier tests' descriptors (cached or closing asynchronously): start from none.
     await expectAllReleased();
     const open = vi.fn();
-    const counting = mapLoaded(source, (file) => ({ ...file, open: (signal: AbortSignal) => (open(), file.open(signal)) }));
+    const counting = mapLoaded(source, (file) => ({ ...file, open: (signal: AbortSignal, size: number | undefined) => (open(), file.open(signal, size)) }));
     const HEAD = downloadHandler({ source: counting });
     const responses = await Promise.all(Array.from({ length: 20 }, () => call(HEAD, segments('data.bin'), { method: 'HEAD' })));
     for (const response of responses) {

@@ -137,6 +137,35 @@ describe('downloadHandler(record)', () => {
     expect(errors).toEqual([expect.objectContaining({ message: expect.stringMatching(message) })]);
   });
 
+  it.each([
+    ['a small stream (read at once): a 500', 'abcdef', 3],
+    ['a large stream: the transfer fails', 'x'.repeat(300_001), 300_000],
+  ])('holds a virtual stream of unknown length to the size its record declares, for %s', async (_, content, size) => {
+    const errors: unknown[] = [];
+    async function* body(): AsyncGenerator<string> {
+      yield content.slice(0, 2);
+      yield content.slice(2);
+    }
+    const GET = downloadHandler({
+      source: record({ find: () => rows['3'], file: () => ({ file: virtualFile({ name: 'a.txt', body }), size }) }),
+      onError: (error) => errors.push(error),
+    });
+    const response = await call(GET, {});
+    if (size <= 3) expect(response.status).toBe(500);
+    else await expect(response.arrayBuffer()).rejects.toThrow(/runs past its declared 300000 bytes/);
+    expect(errors).toEqual([expect.objectContaining({ code: 'length_mismatch' })]);
+  });
+
+  it('holds lazily made virtual bytes to the size their record declares (they used to go out cut short)', async () => {
+    const errors: unknown[] = [];
+    const GET = downloadHandler({
+      source: record({ find: () => rows['3'], file: () => ({ file: virtualFile({ name: 'a.txt', body: () => 'abcdef' }), size: 3 }) }),
+      onError: (error) => errors.push(error),
+    });
+    expect((await call(GET, {})).status).toBe(500);
+    expect(errors).toEqual([expect.objectContaining({ code: 'length_mismatch' })]);
+  });
+
   it('ends a virtual iterable once when its record declares the wrong size', async () => {
     let returns = 0;
     const iterable = { [Symbol.asyncIterator]: () => ({ next: async () => ({ done: false as const, value: 'abc' }), return: async () => ({ done: true as const, value: undefined, n: ++returns }) }) };
