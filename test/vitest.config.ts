@@ -1,12 +1,14 @@
 import { defineConfig } from 'vitest/config';
 
-// One config, three projects: pure units, in-process handler calls, and end-to-end runs against
-// real servers (`next start`, proxies, upstreams) on 127.0.0.1.
+// One config, four projects: pure units, in-process handler calls, the setup scripts, and
+// end-to-end runs against real servers (`next start`, proxies, upstreams) on 127.0.0.1.
 export default defineConfig({
   test: {
     projects: [
       { extends: true, test: { name: 'unit', include: ['test/unit/**/*.test.ts'] } },
       { extends: true, test: { name: 'handler', include: ['test/handler/**/*.test.ts'] } },
+      // The setup scripts npm test runs, on a machine with services of its own.
+      { extends: true, test: { name: 'scripts', include: ['test/scripts/**/*.test.ts'], testTimeout: 600_000 } },
       {
         extends: true,
         test: {

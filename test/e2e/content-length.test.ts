@@ -4,7 +4,7 @@
  * nothing else changes. Raw node:http clients, so every header and every framing failure shows.
  */
 import { createHash } from 'node:crypto';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { request as httpRequest, type IncomingHttpHeaders } from 'node:http';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -14,6 +14,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ensureBuilt, exampleApp, fixtureApp } from '../helpers/fixture.js';
 import { createMediaRoot } from '../helpers/media.js';
 import { startNext, type RunningNext } from '../helpers/next-server.js';
+import { CHROMIUM_PATH, describeWith } from '../helpers/system.js';
 
 const HINT = 'x-downloadview-length';
 const MiB = 1 << 20;
@@ -323,13 +324,7 @@ describe('responses that are not the library’s', () => {
 });
 
 // A browser is the client this issue is for: Chromium must see the total size while downloading.
-const chromiumPath = '/usr/bin/chromium';
-const skipBrowser = !existsSync(chromiumPath) && !process.env.CI;
-if (skipBrowser) {
-  console.warn(`[content-length] browser tests skipped: ${chromiumPath} is absent (install it with scripts/install-system-deps.sh); they run, and must pass, when CI is set`);
-}
-
-describe.skipIf(skipBrowser)('a real browser (Chromium)', () => {
+describeWith(['chromium'])('a real browser (Chromium)', () => {
   let browser: Browser;
   let example: RunningNext;
   let downloads: string;
@@ -342,7 +337,7 @@ describe.skipIf(skipBrowser)('a real browser (Chromium)', () => {
     await ensureBuilt(exampleApp);
     example = await startNext(exampleApp, { MEDIA_ROOT: media.root });
     browser = await chromium.launch({
-      executablePath: chromiumPath,
+      executablePath: CHROMIUM_PATH,
       args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
     });
   }, 300_000);

@@ -10,6 +10,7 @@ import { hashedGet, rawGet } from '../helpers/http.js';
 import { createMediaRoot, writeLargeFile, type LargeFile } from '../helpers/media.js';
 import { startNext, type RunningNext } from '../helpers/next-server.js';
 import { peersOfPort } from '../helpers/process.js';
+import { describeEachProxy } from '../helpers/system.js';
 import { PROXY_KINDS, startProxy, type ProxyKind, type RunningProxy } from '../helpers/proxies.js';
 
 const MiB = 1 << 20;
@@ -55,7 +56,7 @@ async function connectionsOpenedFor(appPort: number, proxyUrl: string, requests:
 
 const REQUESTS = 24;
 
-describe.each(PROXY_KINDS)('behind %s', (kind) => {
+describeEachProxy(PROXY_KINDS)('behind %s', (kind) => {
   let next: RunningNext;
   let proxy: RunningProxy;
   const url = (target: string) => `${proxy.url}${target}`;
@@ -258,7 +259,7 @@ describe.each(PROXY_KINDS)('behind %s', (kind) => {
 
 // The README's proxy setup: with the hook (or `compress: false`) an offload response is an empty 200
 // with `Content-Length: 0`, so the proxy can keep the connection to the app and reuse it.
-describe.each(PROXY_KINDS)('behind %s, with the Content-Length hook', (kind) => {
+describeEachProxy(PROXY_KINDS)('behind %s, with the Content-Length hook', (kind) => {
   let next: RunningNext;
   let proxy: RunningProxy;
 

@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startOffloadUpstream, type OffloadUpstream } from '../helpers/offload-upstream.js';
+import { describeEachProxy, describeWith } from '../helpers/system.js';
 import { PROXY_KINDS, renderTemplate, startProxy, type ProxyKind, type RunningProxy } from '../helpers/proxies.js';
 
 const APP_HEADERS = {
@@ -124,7 +125,7 @@ const EXPECTED: Record<ProxyKind, { dotDotInsideRoot: number; contentRangeOn416:
   caddy: { dotDotInsideRoot: 404, contentRangeOn416: true },
 };
 
-describe.each(PROXY_KINDS)('%s config', (kind) => {
+describeEachProxy(PROXY_KINDS)('%s config', (kind) => {
   let upstream: OffloadUpstream;
   let proxy: RunningProxy;
 
@@ -340,7 +341,7 @@ describe.each(PROXY_KINDS)('%s config', (kind) => {
   }
 });
 
-describe('nginx config: remote-source location', () => {
+describeWith(['nginx'])('nginx config: remote-source location', () => {
   let storage: OffloadUpstream;
   let app: OffloadUpstream;
   let proxy: RunningProxy;

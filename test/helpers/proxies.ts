@@ -4,8 +4,9 @@ import { existsSync, readFileSync } from 'node:fs';
 import { chown, mkdir, mkdtemp, readFile, realpath, rm, writeFile } from 'node:fs/promises';
 import { createConnection, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
-import { delimiter, join } from 'node:path';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { resolveBinary } from './system.js';
 
 export type ProxyKind = 'nginx' | 'apache' | 'lighttpd' | 'caddy';
 export const PROXY_KINDS: readonly ProxyKind[] = ['nginx', 'apache', 'lighttpd', 'caddy'];
@@ -175,12 +176,6 @@ function nobodyIds(): { uid: number; gid: number } {
     .find((l) => l.startsWith('nobody:'));
   const [, , uid, gid] = line?.split(':') ?? [];
   return { uid: Number(uid ?? 65534), gid: Number(gid ?? 65534) };
-}
-
-/** The daemons live in sbin, which a non-login PATH may lack. */
-function resolveBinary(name: string): string {
-  const dirs = [...(process.env.PATH ?? '').split(delimiter), '/usr/sbin', '/sbin', '/usr/bin'];
-  return dirs.map((dir) => join(dir, name)).find((path) => existsSync(path)) ?? name;
 }
 
 function freePort(): Promise<number> {
