@@ -151,5 +151,7 @@ function perFile<T, R>(
 
 /** RFC 9111 §5.2.2.6: no-transform stops Next (and other intermediaries) from gzipping ranges. */
 function withNoTransform(cacheControl: string): string {
-  return /(^|,)\s*no-transform\s*(,|$)/i.test(cacheControl) ? cacheControl : cacheControl.trim() === '' ? 'no-transform' : `${cacheControl}, no-transform`;
+  // RFC 9111 §5.2: a comma-separated list of directives (split and trim are linear).
+  if (cacheControl.split(',').some((directive) => directive.trim().toLowerCase() === 'no-transform')) return cacheControl;
+  return cacheControl.trim() === '' ? 'no-transform' : `${cacheControl}, no-transform`;
 }
