@@ -191,30 +191,35 @@ async function checkProcFd(calls: FilesystemCalls, realRoot: string): Promise<vo
  * checks below, refreshed when they meet a switched root.
  */
 class FilesystemRoot {
+  /** The real root with a trailing separator: the start of every real path below it. */
+  private realPrefix: string;
+
   constructor(
     readonly configured: string,
-    private real: string,
+    real: string,
     readonly calls: FilesystemCalls,
     readonly openFiles: OpenFileCache | undefined,
     readonly verifyOpenedPath: boolean,
     readonly denyDotfiles: boolean,
-  ) {}
+  ) {
+    this.realPrefix = withSeparator(real);
+  }
 
   /** `real` relative to the real root (`a/b.txt`), or `undefined` when it is not below it. */
   relativeOf(real: string): string | undefined {
-    const prefix = this.real.endsWith(sep) ? this.real : this.real + sep;
+    const prefix = this.realPrefix;
     return real.startsWith(prefix) && real.length > prefix.length ? real.slice(prefix.length) : undefined;
   }
 
   /** Resolve the configured root again (after a symlink-flip deploy); false when that changed nothing. */
   async refresh(): Promise<boolean> {
-    const previous = this.real;
+    const previous = this.realPrefix;
     try {
-      this.real = await this.calls.realpath(this.configured);
+      this.realPrefix = withSeparator(await this.calls.realpath(this.configured));
     } catch {
       return false;
     }
-    return this.real !== previous;
+    return this.realPrefix !== previous;
   }
 
   /**
@@ -224,9 +229,13 @@ class FilesystemRoot {
    */
   async isAt(fd: number, relative: string): Promise<boolean> {
     const actual = await this.calls.readlink(`/proc/self/fd/${fd}`);
-    if (this.relativeOf(actual) === relative) return true;
+    if (actual === this.realPrefix + relative) return true;
     return (await this.refresh()) && this.relativeOf(actual) === relative;
   }
+}
+
+function withSeparator(path: string): string {
+  return path.endsWith(sep) ? path : path + sep;
 }
 
 async function loadFile(rootOrPromise: FilesystemRoot | Promise<FilesystemRoot>, segments: readonly string[], candidate: string): Promise<DownloadFile | null> {

@@ -153,7 +153,9 @@ describe('filesystem({ verifyOpenedPath })', () => {
   const platform = Object.getOwnPropertyDescriptor(process, 'platform')!;
   const pretend = (name: string) => {
     Object.defineProperty(process, 'platform', { ...platform, value: name });
-    onTestFinished(() => Object.defineProperty(process, 'platform', platform));
+    onTestFinished(() => {
+      Object.defineProperty(process, 'platform', platform);
+    });
   };
 
   it('is refused where /proc/self/fd does not exist, naming the option', () => {
