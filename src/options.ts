@@ -37,7 +37,13 @@ export interface DownloadHandlerOptions<TRecord = unknown> {
   cacheControl?: string;
   /** Extra headers on successful responses (e.g. a Content-Security-Policy). */
   headers?: HeadersInit;
-  /** Ranges allowed (after coalescing) before a Range header is ignored. @default 16 */
+  /**
+   * Range-specs allowed in one Range header, counted as written like nginx's `max_ranges` (the
+   * shipped nginx config sets 16, so app and proxy agree); more and the header is ignored (200).
+   * Overlapping and nearby ranges are then merged, which only lowers the count.
+   * @default 16
+   * @example maxRanges: 1 // single ranges only: no multipart/byteranges
+   */
   maxRanges?: number;
   /** WWW-Authenticate challenge for `'unauthenticated'` (RFC 9110 §15.5.2 requires one). @default 'Bearer' */
   wwwAuthenticate?: string;
@@ -151,5 +157,7 @@ function perFile<T, R>(
 
 /** RFC 9111 §5.2.2.6: no-transform stops Next (and other intermediaries) from gzipping ranges. */
 function withNoTransform(cacheControl: string): string {
-  return /(^|,)\s*no-transform\s*(,|$)/i.test(cacheControl) ? cacheControl : cacheControl.trim() === '' ? 'no-transform' : `${cacheControl}, no-transform`;
+  // RFC 9111 §5.2: a comma-separated list of directives (split and trim are linear).
+  if (cacheControl.split(',').some((directive) => directive.trim().toLowerCase() === 'no-transform')) return cacheControl;
+  return cacheControl.trim() === '' ? 'no-transform' : `${cacheControl}, no-transform`;
 }

@@ -17,9 +17,11 @@
 
 export interface PathGuardOptions {
   /**
-   * Path prefixes to guard; other requests pass untouched. Use the proxy `matcher` too, so
-   * Next does not run the proxy for unrelated pages.
+   * Path prefixes to guard, matched on segment boundaries like offload rules: `/files` guards
+   * `/files` and `/files/...`, not `/filesystem/...`. Other requests pass untouched. Use the
+   * proxy `matcher` too, so Next does not run the proxy for unrelated pages.
    * @default ['/'] (everything the matcher sends)
+   * @example downloadPathGuard({ prefixes: ['/files', '/media/private'] })
    */
   prefixes?: readonly string[];
 }
@@ -46,14 +48,22 @@ export function unsafePathReason(pathname: string): string | undefined {
 
 /** A `proxy` function: `400 Bad Request` for unsafe paths, otherwise `undefined` (continue). */
 export function downloadPathGuard(options: PathGuardOptions = {}): (request: Request) => Response | undefined {
-  const prefixes = options.prefixes ?? ['/'];
+  const prefixes = (options.prefixes ?? ['/']).map(segmentPrefix);
   return function downloadPathGuardProxy(request: Request): Response | undefined {
     const { pathname } = new URL(request.url);
-    if (!prefixes.some((prefix) => pathname.startsWith(prefix))) return undefined;
+    if (!prefixes.some(({ exact, below }) => pathname === exact || pathname.startsWith(below))) return undefined;
     if (unsafePathReason(pathname) === undefined) return undefined;
     return new Response('Bad Request\n', {
       status: 400,
       headers: { 'content-type': 'text/plain; charset=utf-8', 'cache-control': 'no-store', 'x-content-type-options': 'nosniff' },
     });
   };
+}
+
+/** `/files/` or `/files` → matches `/files` itself and anything below `/files/`; `/` matches all. */
+function segmentPrefix(prefix: string): { exact: string; below: string } {
+  let end = prefix.length;
+  while (end > 0 && prefix.charCodeAt(end - 1) === 0x2f) end -= 1;
+  const exact = prefix.slice(0, end);
+  return { exact: exact === '' ? '/' : exact, below: `${exact}/` };
 }

@@ -26,7 +26,7 @@ export interface ServeOptions {
   cacheControl: string;
   /** Extra headers for successful responses. */
   headers?: Headers;
-  /** Ranges allowed after coalescing before the Range header is ignored. */
+  /** Range-specs allowed in one Range header, as written (like nginx's `max_ranges`); more and it is ignored. */
   maxRanges: number;
   /** Receives failures while the body streams (the response has already started). */
   onError: (error: unknown) => void;
@@ -174,12 +174,14 @@ async function readSmallBody(file: DownloadFile, signal: AbortSignal, start: num
 
 /** Ranges to send, `'unsatisfiable'`, or `undefined` for the full representation. */
 function selectRanges(request: Request, size: number, validators: Validators, options: ServeOptions): ByteRange[] | 'unsatisfiable' | undefined {
-  const parsed = parseRange(request.headers.get('range'));
+  // One limit, on the specs as written, as nginx's `max_ranges` counts them: the app and an
+  // offloading nginx then agree, and coalescing can only lower the count.
+  const parsed = parseRange(request.headers.get('range'), { maxSpecs: options.maxRanges });
   // RFC 9110 §14.2: an invalid or unknown-unit Range is ignored, not an error.
   if (parsed.kind !== 'ranges') return undefined;
   // RFC 9110 §13.1.5: a stale If-Range means "send me everything".
   if (!isRangeFresh(request.headers.get('if-range'), validators)) return undefined;
-  const resolved = resolveRanges(parsed.specs, size, { maxRanges: options.maxRanges });
+  const resolved = resolveRanges(parsed.specs, size);
   if (resolved.kind === 'unsatisfiable') return 'unsatisfiable';
   return resolved.kind === 'partial' ? resolved.ranges : undefined;
 }

@@ -14,7 +14,21 @@ const DEFAULT_NAME = 'download';
 // cannot reorder text.
 const CONTROLS = /[\u0000-\u001f\u007f-\u009f\u061c\u200b\u200e\u200f\u2028-\u202e\u2060-\u2069\ufeff]/g;
 const SEPARATORS = /[/\\]/g;
-const EDGES = /^[\s.]+|[\s.]+$/gu;
+/**
+ * Longer names are normalised only in part: NFC reorders a run of combining marks by insertion
+ * (ICU), quadratic in the run's length (100,000 alternating marks took 2.5 s), and a name longer
+ * than this never fits in {@link MAX_NAME_BYTES} anyway.
+ */
+const MAX_NORMALISED_UNITS = 4096;
+/**
+ * Of a name longer than both together, only its start and its end are looked at: the result
+ * never holds more than {@link MAX_NAME_BYTES} of the start and a short extension from the end,
+ * and even linear passes over a megabyte (one regex replacement per character) cost 100+ ms.
+ */
+const EXAMINED_HEAD_UNITS = 16 * 1024;
+const EXAMINED_TAIL_UNITS = 256;
+/** An extension candidate longer than this (UTF-16 units) cannot be {@link MAX_EXTENSION_BYTES} after NFC. */
+const MAX_EXTENSION_UNITS = 4 * MAX_EXTENSION_BYTES;
 // RFC 8187 §3.2.1: attr-char = ALPHA / DIGIT / "!" / "#" / "$" / "&" / "+" / "-" / "." / "^" / "_" / "`" / "|" / "~"
 const ATTR_CHAR = /^[A-Za-z0-9!#$&+\-.^_`|~]$/;
 
@@ -25,20 +39,69 @@ const graphemes = new Intl.Segmenter('en', { granularity: 'grapheme' });
  * Make a name safe to offer as a download name: NFC-normalised; `/` and `\` become `_`;
  * control, bidi and invisible format characters are removed; spaces and dots are trimmed at
  * both ends; at most 255 UTF-8 bytes, cut between user-perceived characters and keeping a short
- * extension. An empty result becomes `download`.
+ * extension. An empty result becomes `download`. Linear in the name's length: a name longer than
+ * 16 Ki UTF-16 units is read from its first 16 Ki and last 256 units only.
  * @example sanitizeFilename('..\\evil\r\n.txt') // '_evil.txt'
  */
 export function sanitizeFilename(name: string): string {
-  const cleaned = name
-    // Unpaired surrogates cannot be encoded as UTF-8 (encodeURIComponent throws on them): U+FFFD.
-    .toWellFormed()
-    .replace(CONTROLS, '')
-    .replace(SEPARATORS, '_')
-    // After removal: taking out a control can leave a base letter next to its combining mark.
-    .normalize('NFC')
-    .replace(EDGES, '');
-  if (cleaned === '') return DEFAULT_NAME;
-  return truncate(cleaned);
+  // Every step is linear in the name's length, or runs on a bounded part of it (hostile names
+  // come from uploads: a browser sends any `filename` it is given).
+  const cleaned = trimEdges(
+    examinedPart(name)
+      // Unpaired surrogates cannot be encoded as UTF-8 (encodeURIComponent throws on them): U+FFFD.
+      .toWellFormed()
+      .replace(CONTROLS, '')
+      .replace(SEPARATORS, '_'),
+  );
+  if (cleaned.length > MAX_NORMALISED_UNITS) return truncateLong(cleaned);
+  // After removal: taking out a control can leave a base letter next to its combining mark.
+  const normal = trimEdges(cleaned.normalize('NFC'));
+  if (normal === '') return DEFAULT_NAME;
+  if (byteLength(normal) <= MAX_NAME_BYTES) return normal;
+  const dot = normal.lastIndexOf('.');
+  const extension = dot > 0 ? normal.slice(dot) : '';
+  return withExtension(dot > 0 ? normal.slice(0, dot) : normal, extension);
+}
+
+/**
+ * What {@link sanitizeFilename} makes of a name too long to normalise whole: its start and its
+ * extension, each normalised on its own (a `.` is a normalisation boundary, NFC never composes
+ * across it). The result can differ from normalising everything only inside a run of combining
+ * marks longer than {@link MAX_NORMALISED_UNITS}, which no real name has.
+ */
+function truncateLong(text: string): string {
+  const dot = text.lastIndexOf('.');
+  const extension = dot > 0 && text.length - dot <= MAX_EXTENSION_UNITS ? text.slice(dot).normalize('NFC') : '';
+  let head = extension === '' ? text.slice(0, MAX_NORMALISED_UNITS) : text.slice(0, Math.min(dot, MAX_NORMALISED_UNITS));
+  // Never leave half a surrogate pair at the cut.
+  if (isHighSurrogate(head.charCodeAt(head.length - 1))) head = head.slice(0, -1);
+  return withExtension(head.normalize('NFC'), extension);
+}
+
+/** `base` cut to fit {@link MAX_NAME_BYTES} with `extension` after it, when the extension is short. */
+function withExtension(base: string, extension: string): string {
+  if (extension !== '' && byteLength(extension) <= MAX_EXTENSION_BYTES) {
+    return cut(base, MAX_NAME_BYTES - byteLength(extension)) + extension;
+  }
+  return cut(base + extension, MAX_NAME_BYTES);
+}
+
+/** `name`, or for a very long one its first and last characters (never half a surrogate pair). */
+function examinedPart(name: string): string {
+  if (name.length <= EXAMINED_HEAD_UNITS + EXAMINED_TAIL_UNITS) return name;
+  let headEnd = EXAMINED_HEAD_UNITS;
+  if (isHighSurrogate(name.charCodeAt(headEnd - 1))) headEnd -= 1;
+  let tailStart = name.length - EXAMINED_TAIL_UNITS;
+  if (isLowSurrogate(name.charCodeAt(tailStart))) tailStart += 1;
+  return name.slice(0, headEnd) + name.slice(tailStart);
+}
+
+function isLowSurrogate(code: number): boolean {
+  return code >= 0xdc00 && code <= 0xdfff;
+}
+
+function isHighSurrogate(code: number): boolean {
+  return code >= 0xd800 && code <= 0xdbff;
 }
 
 /**
@@ -71,9 +134,9 @@ function asciiFallback(name: string): string {
     .replace(/\p{M}/gu, '')
     // NFKD folds compatibility forms, e.g. U+FF0F FULLWIDTH SOLIDUS to `/`.
     .replace(SEPARATORS, '_')
-    .replace(/[^\x20-\x7e]|[%?]/gu, '_')
-    .replace(EDGES, '');
-  return ascii === '' ? DEFAULT_NAME : ascii;
+    .replace(/[^\x20-\x7e]|[%?]/gu, '_');
+  const trimmed = trimEdges(ascii);
+  return trimmed === '' ? DEFAULT_NAME : trimmed;
 }
 
 /** RFC 8187 §3.2.1 value-chars: attr-chars as they are, every other UTF-8 byte as `%XX`. */
@@ -84,17 +147,6 @@ function encodeExtValue(value: string): string {
     out += ATTR_CHAR.test(char) ? char : `%${byte.toString(16).toUpperCase().padStart(2, '0')}`;
   }
   return out;
-}
-
-/** Cap `name` at {@link MAX_NAME_BYTES}, keeping its extension when it is short. */
-function truncate(name: string): string {
-  if (byteLength(name) <= MAX_NAME_BYTES) return name;
-  const dot = name.lastIndexOf('.');
-  const extension = dot > 0 ? name.slice(dot) : '';
-  if (extension !== '' && byteLength(extension) <= MAX_EXTENSION_BYTES) {
-    return cut(name.slice(0, dot), MAX_NAME_BYTES - byteLength(extension)) + extension;
-  }
-  return cut(name, MAX_NAME_BYTES);
 }
 
 /**
@@ -120,7 +172,37 @@ function cut(text: string, budget: number): string {
       used += size;
     }
   }
-  return out.replace(/[\s.]+$/u, '');
+  return trimEdges(out);
+}
+
+/**
+ * `text` without whitespace (JavaScript's `\s`) and dots at either end, by index: a regex
+ * `/[\s.]+$/` retries at every character of a long inner run (quadratic).
+ */
+function trimEdges(text: string): string {
+  let start = 0;
+  let end = text.length;
+  while (start < end && isEdgeChar(text.charCodeAt(start))) start += 1;
+  while (end > start && isEdgeChar(text.charCodeAt(end - 1))) end -= 1;
+  return start === 0 && end === text.length ? text : text.slice(start, end);
+}
+
+/** `.` and the characters of JavaScript's `\s` (WhiteSpace and LineTerminator, all in the BMP). */
+function isEdgeChar(code: number): boolean {
+  return (
+    code === 0x2e ||
+    code === 0x20 ||
+    (code >= 0x09 && code <= 0x0d) ||
+    code === 0xa0 ||
+    code === 0x1680 ||
+    (code >= 0x2000 && code <= 0x200a) ||
+    code === 0x2028 ||
+    code === 0x2029 ||
+    code === 0x202f ||
+    code === 0x205f ||
+    code === 0x3000 ||
+    code === 0xfeff
+  );
 }
 
 function byteLength(text: string): number {

@@ -19,24 +19,30 @@ export interface BackendEnv {
 /** `DOWNLOADVIEW_BACKEND=nginx|apache|lighttpd|caddy|none`, `DOWNLOADVIEW_RULES='/srv/media=/_protected/media'`. */
 export function backendFromEnv(env: BackendEnv = process.env): ProxyBackend {
   const name = (env.DOWNLOADVIEW_BACKEND ?? '').trim().toLowerCase();
-  const rulesText = env.DOWNLOADVIEW_RULES?.trim();
-  const rules = rulesText ? parseRulesText(rulesText) : undefined;
+  // Read only by the backends that use it: a leftover bad value must not stop an app that runs
+  // without a proxy (`none`) from loading.
+  const readRules = () => {
+    const rulesText = env.DOWNLOADVIEW_RULES?.trim();
+    return rulesText ? parseRulesText(rulesText) : undefined;
+  };
   switch (name) {
     case '':
     case 'none':
       return none();
-    case 'nginx':
+    case 'nginx': {
+      const rules = readRules();
       if (!rules) invalidOption('DOWNLOADVIEW_RULES', 'is required with DOWNLOADVIEW_BACKEND=nginx (e.g. /srv/media=/_protected/media)');
       return nginx({ rules });
+    }
     case 'apache': {
       const encoding = env.DOWNLOADVIEW_APACHE_ENCODING?.trim() || 'raw';
       if (encoding !== 'raw' && encoding !== 'percent') invalidOption('DOWNLOADVIEW_APACHE_ENCODING', 'must be raw or percent');
-      return apache({ rules, encoding });
+      return apache({ rules: readRules(), encoding });
     }
     case 'lighttpd':
-      return lighttpd({ rules });
+      return lighttpd({ rules: readRules() });
     case 'caddy':
-      return caddy({ rules });
+      return caddy({ rules: readRules() });
     default:
       return invalidOption('DOWNLOADVIEW_BACKEND', `must be one of nginx, apache, lighttpd, caddy, none (got "${name}")`);
   }

@@ -62,7 +62,10 @@ export function applyRules(rules: readonly OffloadRule[], location: string): { t
 
 /** `/srv/media/` → `/srv/media`; `/` → `` (matches everything). */
 function trimSlash(value: string): string {
-  return value.replace(/\/+$/, '');
+  // By index: `/\/+$/` retries at every slash of an inner run (quadratic).
+  let end = value.length;
+  while (end > 0 && value.charCodeAt(end - 1) === 0x2f) end -= 1;
+  return value.slice(0, end);
 }
 
 /** Percent-encode a path as UTF-8, keeping `/` (every `%`, `?`, `#`, space and non-ASCII encoded). */

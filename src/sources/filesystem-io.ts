@@ -2,7 +2,7 @@
  * How the filesystem source makes its system calls: through libuv's threadpool, or directly on the
  * event loop. Chosen per source, by default from the type of filesystem the root lives on.
  */
-import { close, closeSync, fstat, fstatSync, lstat, lstatSync, open, openSync, read, readSync, realpath, realpathSync, stat, statfs, statSync, type Stats } from 'node:fs';
+import { close, closeSync, fstat, fstatSync, lstat, lstatSync, open, openSync, read, readlink, readlinkSync, readSync, realpath, realpathSync, stat, statfs, statSync, type Stats } from 'node:fs';
 import { promisify } from 'node:util';
 import type { FileBody } from '../types.js';
 
@@ -21,6 +21,8 @@ export interface FilesystemCalls {
   stat(path: string): Promise<Stats>;
   open(path: string, flags: number): Promise<number>;
   fstat(fd: number): Promise<Stats>;
+  /** The target of a symlink; used on `/proc/self/fd/N`, where it names an open file's location. */
+  readlink(path: string): Promise<string>;
   read(fd: number, buffer: Buffer, length: number, position: number): Promise<number>;
   close(fd: number): Promise<void>;
 }
@@ -41,6 +43,7 @@ export const threadpoolCalls: FilesystemCalls = {
   stat: promisify(stat),
   open: promisify(open),
   fstat: promisify(fstat),
+  readlink: promisify(readlink),
   read: readInThreadpool,
   close: promisify(close),
 };
@@ -63,6 +66,7 @@ export const blockingCalls: FilesystemCalls = {
   stat: async (path) => statSync(path),
   open: async (path, flags) => openSync(path, flags),
   fstat: async (fd) => fstatSync(fd),
+  readlink: async (path) => readlinkSync(path),
   read: async (fd, buffer, length, position) =>
     length <= BLOCKING_READ_LIMIT ? readSync(fd, buffer, 0, length, position) : readInThreadpool(fd, buffer, length, position),
   close: async (fd) => closeSync(fd),

@@ -42,8 +42,8 @@ interface Entry extends FileIdentity {
   retired: boolean;
 }
 
-/** Opens a verified descriptor for `path` whose metadata was `stats` (rejects when it changed). */
-export type OpenDescriptor = (path: string, stats: Stats) => Promise<{ fd: number; identity: FileIdentity }>;
+/** Opens a verified descriptor for the file the request's lstat/stat described (rejects when it changed). */
+export type OpenDescriptor = () => Promise<{ fd: number; identity: FileIdentity }>;
 
 export const defaultOpenFileCache: Required<OpenFileCacheOptions> = { max: 128, idle: 10_000 };
 
@@ -55,15 +55,18 @@ export class OpenFileCache {
 
   constructor(
     private readonly calls: FilesystemCalls,
-    private readonly openDescriptor: OpenDescriptor,
     options: Required<OpenFileCacheOptions>,
   ) {
     this.max = options.max;
     this.idle = options.idle;
   }
 
-  /** A body for the file at `path`, which the caller's lstat/stat just described as `stats`. */
-  async open(path: string, stats: Stats): Promise<FileBody> {
+  /**
+   * A body for the file at `path`, which the caller's lstat/stat just described as `stats`: a
+   * cached descriptor of that same unchanged inode, else a new one from `openDescriptor` (which
+   * verifies what it opened), kept for the next requests.
+   */
+  async open(path: string, stats: Stats, openDescriptor: OpenDescriptor): Promise<FileBody> {
     const cached = this.entries.get(path);
     if (cached) {
       if (isSameFile(cached, stats)) {
@@ -74,7 +77,7 @@ export class OpenFileCache {
       }
       this.retire(cached);
     }
-    const { fd, identity } = await this.openDescriptor(path, stats);
+    const { fd, identity } = await openDescriptor();
     const current = this.entries.get(path);
     if (current && isSameFile(current, stats)) {
       // Another request cached the same file while this one was opening it.

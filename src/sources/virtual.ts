@@ -94,7 +94,7 @@ function toDownloadFile(spec: VirtualFileSpec, ready: ReadyBodyOwner): DownloadF
     // `declared` is this file's size or the one a record declared for it (types.ts).
     async open(signal, declared) {
       if (eager) ready.take();
-      const body = eager ?? normalise(await (spec.body as () => VirtualBody | Promise<VirtualBody>)());
+      const body = eager ?? normalise(await produceBody(spec.body as () => VirtualBody | Promise<VirtualBody>, signal));
       checkDeclaredSize(declared, body);
       if (body instanceof Uint8Array) return bytesBody(body);
       // A stream may run past its declared size; the body checks that it ends there.
@@ -139,18 +139,18 @@ function readyBodyOwner(spec: VirtualFileSpec): ReadyBodyOwner {
     release: () => {
       if (settled) return;
       settled = true;
-      releaseReadyBody(spec);
+      releaseBody(spec?.body);
     },
   };
 }
 
 /**
- * Cancel a ready-made stream or end an async iterable in `spec.body` that nobody will read. Bytes,
- * strings and Blobs hold nothing; a body function was never called. A `return()` that is missing,
- * returns a plain object or throws (all allowed by the iterator protocol) never reaches the response.
+ * Cancel a stream or end an async iterable nobody will read (a ready-made one in `spec.body`, or
+ * one a body function delivered after the client left). Bytes, strings and Blobs hold nothing. A
+ * `return()` that is missing, returns a plain object or throws (all allowed by the iterator
+ * protocol) never reaches the response.
  */
-function releaseReadyBody(spec: VirtualFileSpec): void {
-  const body: unknown = spec?.body;
+function releaseBody(body: unknown): void {
   try {
     if (body instanceof ReadableStream) body.cancel().catch(() => {});
     else if (body !== null && typeof body === 'object' && Symbol.asyncIterator in body) {
@@ -169,6 +169,22 @@ function normalise(body: VirtualBody): NormalBody {
   if (body instanceof Uint8Array || body instanceof Blob || body instanceof ReadableStream) return body;
   if (body && typeof (body as AsyncIterable<unknown>)[Symbol.asyncIterator] === 'function') return body;
   throw new DownloadError('source_error', 'virtual body must be a string, bytes, Blob, ReadableStream or async iterable');
+}
+
+/**
+ * Call the app's body function, waiting for it only while the client is there: a producer whose
+ * promise never settles (a fetch to an upstream that never answers) must not hold the request.
+ * A body that arrives after the client left is released at once (a stream cancelled, closing its
+ * upstream connection).
+ */
+async function produceBody(produce: () => VirtualBody | Promise<VirtualBody>, signal: AbortSignal): Promise<VirtualBody> {
+  const pending = Promise.resolve().then(produce);
+  try {
+    return await untilAborted(pending, signal);
+  } catch (error) {
+    if (signal.aborted) pending.then(releaseBody, () => {});
+    throw error;
+  }
 }
 
 /** `pending`, or a rejection as soon as `signal` aborts. */
@@ -201,7 +217,7 @@ const EMPTY = new Uint8Array(0);
  * instead of arriving cut short as a complete-looking file.
  */
 function sequentialBody(source: ReadableStream<Uint8Array> | AsyncIterable<Uint8Array | string>, size: number | undefined, signal: AbortSignal): FileBody {
-  const iterator = (source as AsyncIterable<unknown>)[Symbol.asyncIterator]();
+  const chunks = chunkSource(source);
   let offset = 0; // stream offset of `pending[0]`
   let pending: Uint8Array = EMPTY;
   let done = false;
@@ -212,7 +228,7 @@ function sequentialBody(source: ReadableStream<Uint8Array> | AsyncIterable<Uint8
     let next: IteratorResult<unknown>;
     try {
       // A producer may stall: a client that leaves ends the wait (close() then ends the iterator).
-      next = await untilAborted(iterator.next(), signal);
+      next = await untilAborted(chunks.next(), signal);
     } catch (error) {
       if (signal.aborted) throw error;
       // A failed next() ends the iterator (as in for await): close() must not call return().
@@ -260,8 +276,34 @@ function sequentialBody(source: ReadableStream<Uint8Array> | AsyncIterable<Uint8
     async close() {
       if (!done) {
         done = true;
-        await iterator.return?.();
+        await chunks.cancel();
       }
+    },
+  };
+}
+
+/** Where a sequential body pulls its chunks from; `cancel()` ends the source. */
+interface ChunkSource {
+  next(): Promise<IteratorResult<unknown>>;
+  cancel(): Promise<void>;
+}
+
+function chunkSource(source: ReadableStream<Uint8Array> | AsyncIterable<Uint8Array | string>): ChunkSource {
+  if (source instanceof ReadableStream) {
+    // A reader, not the async iterator: reader.cancel() cancels the stream at once even while a
+    // read is pending (which then resolves as done), so a stalled upstream (a fetch body) gets its
+    // connection closed. The iterator's return() queues behind the pending read (WHATWG Streams,
+    // ReadableStream async iteration), forever when the upstream stalls.
+    const reader = source.getReader();
+    return { next: () => reader.read(), cancel: () => reader.cancel() };
+  }
+  // An async generator cannot be interrupted inside an await either: its return() also waits for
+  // the pending next(). Producers that may stall should be streams, or watch the request's signal.
+  const iterator = (source as AsyncIterable<unknown>)[Symbol.asyncIterator]();
+  return {
+    next: () => iterator.next(),
+    cancel: async () => {
+      await iterator.return?.();
     },
   };
 }

@@ -2,7 +2,7 @@
  * Offload proven behind the real servers: `next start` (backend chosen by DOWNLOADVIEW_BACKEND)
  * behind nginx, Apache + mod_xsendfile, lighttpd and Caddy, each started from the shipped config.
  */
-import { chmodSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ensureBuilt, fixtureApp } from '../helpers/fixture.js';
@@ -32,6 +32,10 @@ beforeAll(async () => {
   for (const name of oddNames) media.write(`odd/${name}`, `bytes of ${name}\n`);
   writeFileSync(`${media.root}-outside.txt`, 'OUTSIDE-THE-ROOT\n');
   symlinkSync(`${media.root}-outside.txt`, path.join(media.root, 'escape.txt'));
+  // A directory on the path that is a symlink leaving the root (the directory-swap race, frozen).
+  mkdirSync(`${media.root}-outside-dir`);
+  writeFileSync(`${media.root}-outside-dir/secret.txt`, 'OUTSIDE-DIRECTORY\n');
+  symlinkSync(`${media.root}-outside-dir`, path.join(media.root, 'escape-dir'));
   await ensureBuilt(fixtureApp);
 }, 300_000);
 
@@ -181,13 +185,19 @@ describeEachProxy(PROXY_KINDS)('behind %s', (kind) => {
   // was swapped in after that check (a race by whoever can write below the root). /unchecked skips
   // the app's check to show what the proxy does then.
   const refusesSymlinks = kind === 'nginx' || kind === 'lighttpd';
-  it(refusesSymlinks ? 'refuses a symlink met at the offloaded path' : 'follows a symlink met at the offloaded path (documented limitation: no option to refuse it)', async () => {
+  it(refusesSymlinks ? 'refuses a symlink met at the offloaded path, a directory on it included' : 'follows a symlink met at the offloaded path, a directory on it included (documented limitation: no option to refuse it)', async () => {
     const response = await rawGet(proxy.port, '/unchecked/escape.txt');
+    // A directory below the root met as a symlink: nginx's `disable_symlinks on from=` checks every
+    // component below the root, lighttpd's follow-symlink = disable every component too.
+    const throughDir = await rawGet(proxy.port, '/unchecked/escape-dir/secret.txt');
     if (refusesSymlinks) {
       expect([403, 404]).toContain(response.status);
       expect(response.body.toString()).not.toContain('OUTSIDE-THE-ROOT');
+      expect([403, 404]).toContain(throughDir.status);
+      expect(throughDir.body.toString()).not.toContain('OUTSIDE-DIRECTORY');
     } else {
       expect(response.body.toString()).toBe('OUTSIDE-THE-ROOT\n');
+      expect(throughDir.body.toString()).toBe('OUTSIDE-DIRECTORY\n');
     }
     expect((await rawGet(proxy.port, '/unchecked/hello.txt')).body.toString()).toBe('Hello through the proxy!\n');
   });

@@ -149,6 +149,13 @@ describe('backendFromEnv', () => {
     expect(backendFromEnv({ DOWNLOADVIEW_BACKEND: 'caddy' }).name).toBe('caddy');
   });
 
+  it('reads DOWNLOADVIEW_RULES only for backends that use it: a leftover bad value does not stop none', () => {
+    for (const DOWNLOADVIEW_BACKEND of [undefined, '', 'none', ' NONE ']) {
+      expect(backendFromEnv({ DOWNLOADVIEW_BACKEND, DOWNLOADVIEW_RULES: 'srv/media=/_p' }).name).toBe('none');
+      expect(backendFromEnv({ DOWNLOADVIEW_BACKEND, DOWNLOADVIEW_RULES: ' , ' }).name).toBe('none');
+    }
+  });
+
   it('rejects unknown names and nginx without rules', () => {
     expect(() => backendFromEnv({ DOWNLOADVIEW_BACKEND: 'iis' })).toThrow(/DOWNLOADVIEW_BACKEND/);
     expect(() => backendFromEnv({ DOWNLOADVIEW_BACKEND: 'nginx' })).toThrow(/DOWNLOADVIEW_RULES/);

@@ -1,6 +1,6 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { downloadHandler, filesystem, nginx, virtual } from '../../src/index.js';
-import { call, createMedia, releaseUnread, segments, type Media } from './support.js';
+import { bodyOf, call, createMedia, parseMultipart, releaseUnread, segments, type Media } from './support.js';
 
 let media: Media;
 beforeAll(() => {
@@ -60,6 +60,25 @@ describe('downloadHandler options', () => {
     const GET = downloadHandler({ source: source(), maxRanges: 2 });
     const response = await call(GET, segments('data.bin'), { headers: { range: 'bytes=0-0,1000-1000,2000-2000' } });
     expect(response.status).toBe(200);
+  });
+
+  it('counts range-specs as written, like nginx max_ranges: specs that would coalesce still count', async () => {
+    const GET = downloadHandler({ source: source(), maxRanges: 2 });
+    // Three adjacent specs make one range after coalescing; nginx (max_ranges 2) answers 200.
+    const response = await call(GET, segments('data.bin'), { headers: { range: 'bytes=0-0,1-1,2-2' } });
+    expect(response.status).toBe(200);
+    const allowed = await call(GET, segments('data.bin'), { headers: { range: 'bytes=0-0,1-1' } });
+    expect(allowed.status).toBe(206);
+    expect(allowed.headers.get('content-range')).toMatch(/^bytes 0-1\//);
+  });
+
+  it('honours maxRanges above 100 (the parser has no lower limit of its own)', async () => {
+    const GET = downloadHandler({ source: source(), maxRanges: 300 });
+    const ranges = Array.from({ length: 250 }, (_, i) => `${i * 1000}-${i * 1000 + 1}`).join(',');
+    const response = await call(GET, segments('data.bin'), { headers: { range: `bytes=${ranges}` } });
+    expect(response.status).toBe(206);
+    expect(response.headers.get('content-type')).toMatch(/^multipart\/byteranges/);
+    expect(parseMultipart(await bodyOf(response), response.headers.get('content-type')!)).toHaveLength(250);
   });
 
   it.each([

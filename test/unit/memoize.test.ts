@@ -1,5 +1,5 @@
 import { describe, expect, it, vi } from 'vitest';
-import { memoize } from '../../src/memoize.js';
+import { MAX_KEY_LENGTH, memoize } from '../../src/memoize.js';
 
 describe('memoize', () => {
   it('computes once per pair of arguments and keeps pairs apart', () => {
@@ -32,6 +32,24 @@ describe('memoize', () => {
     cached('x', 1);
     expect(compute).toHaveBeenCalledTimes(5);
     expect(cached('x', 4)).toBe('x4');
+    expect(compute).toHaveBeenCalledTimes(5);
+  });
+});
+
+describe('memoize with long string arguments', () => {
+  it('computes them every time and keeps none, so memory stays bounded', () => {
+    const compute = vi.fn((first: string | undefined, second: string) => second.length);
+    const cached = memoize(compute);
+    const long = 'x'.repeat(MAX_KEY_LENGTH + 1);
+    expect(cached(undefined, long)).toBe(MAX_KEY_LENGTH + 1);
+    expect(cached(undefined, long)).toBe(MAX_KEY_LENGTH + 1);
+    expect(cached(long, 'a')).toBe(1);
+    expect(cached(long, 'a')).toBe(1);
+    expect(compute).toHaveBeenCalledTimes(4);
+    // Names up to the limit are still remembered.
+    const limit = 'y'.repeat(MAX_KEY_LENGTH);
+    cached(undefined, limit);
+    cached(undefined, limit);
     expect(compute).toHaveBeenCalledTimes(5);
   });
 });

@@ -30,6 +30,19 @@ describe('downloadPathGuard', () => {
     expect(guard(new Request('http://localhost/files/ok.txt'))).toBeUndefined();
   });
 
+  it('matches prefixes on segment boundaries, like offload rules', () => {
+    for (const prefixes of [['/files'], ['/files/'], ['/files//']]) {
+      const guard = downloadPathGuard({ prefixes });
+      expect(guard(new Request('http://localhost/files/%c0%af'))?.status, String(prefixes)).toBe(400);
+      expect(guard(new Request('http://localhost/files'))).toBeUndefined();
+      // A sibling sharing the string prefix is another route: not guarded.
+      expect(guard(new Request('http://localhost/filesystem/%c0%af')), String(prefixes)).toBeUndefined();
+      expect(guard(new Request('http://localhost/files.bak/%c0%af'))).toBeUndefined();
+    }
+    expect(downloadPathGuard({ prefixes: ['/'] })(new Request('http://localhost/anything/%c0%af'))?.status).toBe(400);
+    expect(downloadPathGuard()(new Request('http://localhost/anything/%c0%af'))?.status).toBe(400);
+  });
+
   it('sees dot-segments already resolved by URL parsing, as Next routes them', () => {
     const guard = downloadPathGuard({ prefixes: ['/files/'] });
     const request = new Request('http://localhost/files/a/%2E%2e/b.txt');

@@ -319,3 +319,22 @@ describe('contentDisposition', () => {
     });
   });
 });
+
+describe('sanitizeFilename with names too long to normalise whole', () => {
+  it('gives what the same name gives with a shorter middle (only the start and the extension count)', () => {
+    for (const start of randomNames(300)) {
+      for (const extension of ['.pdf', '.tar.gz', '', '.\u00e9t\u00e9', '.x\u0301']) {
+        const long = sanitizeFilename(`${start}${'m\u0301'.repeat(9000)}${extension}`);
+        const short = sanitizeFilename(`${start}${'m\u0301'.repeat(1500)}${extension}`);
+        expect(long, JSON.stringify(start)).toBe(short);
+        expect(utf8Length(long)).toBeLessThanOrEqual(255);
+      }
+    }
+  });
+
+  it('looks at the first 16 Ki and last 256 characters of a name longer than both', () => {
+    const name = `report${'x'.repeat(1 << 20)}.pdf`;
+    expect(sanitizeFilename(name)).toBe(sanitizeFilename(`report${'x'.repeat(20_000)}.pdf`));
+    expect(sanitizeFilename(`${'\u0000'.repeat(1 << 20)}tail.txt`)).toBe('tail.txt');
+  });
+});

@@ -358,33 +358,16 @@ describe('resolveRanges', () => {
     });
   });
 
-  describe('with maxRanges', () => {
-    const spread = (count: number) => Array.from({ length: count }, (_, i) => int(i * 1000, i * 1000 + 9));
-
-    it('serves 16 disjoint ranges by default', () => {
-      const resolved = resolveRanges(spread(16), 100000);
-      expect(resolved.kind === 'partial' && resolved.ranges.length).toBe(16);
+  describe('without a limit of its own (parseRange counts the specs)', () => {
+    it('never returns more ranges than specs: 500 disjoint specs stay 500 ranges', () => {
+      const spread = Array.from({ length: 500 }, (_, i) => int(i * 1000, i * 1000 + 9));
+      const resolved = resolveRanges(spread, 1_000_000);
+      expect(resolved.kind === 'partial' && resolved.ranges.length).toBe(500);
     });
 
-    it('returns full for 17 disjoint ranges by default', () => {
-      expect(resolveRanges(spread(17), 100000)).toEqual({ kind: 'full' });
-    });
-
-    it('counts after coalescing', () => {
+    it('coalesces adjacent specs into fewer ranges', () => {
       const adjacent = Array.from({ length: 50 }, (_, i) => int(i * 10, i * 10 + 9));
       expect(resolveRanges(adjacent, 1000)).toEqual({ kind: 'partial', ranges: [{ start: 0, end: 499 }] });
-    });
-
-    it('counts after dropping unsatisfiable specs', () => {
-      expect(resolveRanges([...spread(3), int(999999)], 100000, { maxRanges: 3 }).kind).toBe('partial');
-    });
-
-    it('honours a custom limit', () => {
-      expect(resolveRanges(spread(2), 100000, { maxRanges: 1 })).toEqual({ kind: 'full' });
-      expect(resolveRanges(spread(1), 100000, { maxRanges: 1 })).toEqual({
-        kind: 'partial',
-        ranges: [{ start: 0, end: 9 }],
-      });
     });
   });
 
