@@ -162,12 +162,18 @@ function parseUrl(url: string | URL): URL {
  * One upstream request, following only allowed redirects (RFC 9110 §15.4). Returns the reply and
  * the URL that gave it. `fetch`'s own redirect handling is off: it would follow any origin.
  */
-async function fetchFollowing(url: URL, init: { method: 'GET' | 'HEAD'; headers: Headers }, config: RemoteConfig, signal: AbortSignal): Promise<{ reply: Response; url: URL }> {
+async function fetchFollowing(
+  url: URL,
+  home: URL,
+  init: { method: 'GET' | 'HEAD'; headers: Headers },
+  config: RemoteConfig,
+  signal: AbortSignal,
+): Promise<{ reply: Response; url: URL }> {
   let current = url;
   for (let hop = 0; ; hop += 1) {
     let reply: Response;
-    // Headers meant for the app's origin do not follow a redirect to another one.
-    const headers = current.origin === url.origin ? init.headers : withoutCredentials(init.headers, config.requestHeaders);
+    // Headers meant for the app's URL (`home`) never go to another origin a redirect led to.
+    const headers = current.origin === home.origin ? init.headers : withoutCredentials(init.headers, config.requestHeaders);
     try {
       reply = await fetch(current, { method: init.method, headers, redirect: 'manual', signal });
     } catch (error) {
@@ -184,7 +190,7 @@ async function fetchFollowing(url: URL, init: { method: 'GET' | 'HEAD'; headers:
       next = undefined;
     }
     if (!next || (next.protocol !== 'http:' && next.protocol !== 'https:')) throw new DownloadError('upstream_error', `upstream answered ${reply.status} without a usable Location`);
-    if (!config.follow(url, next)) throw new DownloadError('upstream_error', `upstream redirected to ${next.origin}, which remote.followRedirects does not allow`);
+    if (!config.follow(home, next)) throw new DownloadError('upstream_error', `upstream redirected to ${next.origin}, which remote.followRedirects does not allow`);
     if (hop + 1 >= MAX_REDIRECTS) throw new DownloadError('upstream_error', `upstream redirected more than ${MAX_REDIRECTS} times`);
     current = next;
   }
@@ -206,7 +212,7 @@ async function loadRemote(url: URL, config: RemoteConfig): Promise<DownloadFile 
   // RFC 9110 §12.5.3: identity, so the length and the ETag are those of the bytes we will read.
   headers.set('accept-encoding', 'identity');
   const never = new AbortController().signal;
-  const { reply, url: finalUrl } = await withDeadline(never, config.timeouts.connect, (signal) => fetchFollowing(url, { method: 'HEAD', headers }, config, signal));
+  const { reply, url: finalUrl } = await withDeadline(never, config.timeouts.connect, (signal) => fetchFollowing(url, url, { method: 'HEAD', headers }, config, signal));
   if (reply.status === 404 || reply.status === 410) return null;
   if (reply.status !== 200) throw upstreamStatusError(reply.status, 'metadata request');
   const coding = reply.headers.get('content-encoding');
@@ -236,14 +242,14 @@ async function loadRemote(url: URL, config: RemoteConfig): Promise<DownloadFile 
     remote: { url: async () => finalUrl.href, permanent: false, redirectable: false, offloadable: [...config.requestHeaders].length === 0 },
     async open(signal, _size, ranges) {
       if (!ranged && ranges !== undefined) throw new DownloadError('upstream_error', 'upstream does not serve byte ranges');
-      return openUpstreamBody((range, deadline) => requestBytes(finalUrl, range, expected, config, deadline), expected, ranges, signal, config.timeouts);
+      return openUpstreamBody((range, deadline) => requestBytes(finalUrl, url, range, expected, config, deadline), expected, ranges, signal, config.timeouts);
     },
     acceptsRanges: ranged,
   };
 }
 
 /** A GET for `range`, pinned to the expected version with If-Match (or If-Unmodified-Since). */
-async function requestBytes(url: URL, range: { start: number; end: number } | undefined, expected: { etag?: string; lastModified?: string }, config: RemoteConfig, signal: AbortSignal): Promise<UpstreamReply> {
+async function requestBytes(url: URL, home: URL, range: { start: number; end: number } | undefined, expected: { etag?: string; lastModified?: string }, config: RemoteConfig, signal: AbortSignal): Promise<UpstreamReply> {
   const headers = new Headers(config.requestHeaders);
   headers.set('accept-encoding', 'identity');
   if (range) headers.set('range', `bytes=${range.start}-${range.end === Number.MAX_SAFE_INTEGER ? '' : range.end}`);
@@ -252,7 +258,7 @@ async function requestBytes(url: URL, range: { start: number; end: number } | un
   const tag = expected.etag && !expected.etag.startsWith('W/') ? expected.etag : undefined;
   if (tag) headers.set('if-match', tag);
   else if (expected.lastModified) headers.set('if-unmodified-since', expected.lastModified);
-  const { reply } = await fetchFollowing(url, { method: 'GET', headers }, config, signal);
+  const { reply } = await fetchFollowing(url, home, { method: 'GET', headers }, config, signal);
   return { status: reply.status, headers: reply.headers, body: reply.body };
 }
 
