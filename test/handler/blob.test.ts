@@ -107,6 +107,14 @@ describe('blob() streamed', () => {
     await expect(file.open(new AbortController().signal, file.size)).rejects.toMatchObject({ code: 'file_changed', status: 503 });
   });
 
+  it('is a 503 when a store that ignores If-Match serves a replaced blob (the ETag is checked too)', async () => {
+    const source = blob({ access: 'private', token: world.blob.token });
+    const file = (await source.file('docs/replaced.bin')!.load())!;
+    world.blob.replace('docs/replaced.bin', randomBytes(100));
+    world.blob.faults.set('docs/replaced.bin', { kind: 'ignore-conditions' });
+    await expect(file.open(new AbortController().signal, file.size)).rejects.toMatchObject({ code: 'file_changed', status: 503 });
+  });
+
   it('maps store failures: 403 → 502, 5xx → 502, a slow store → 504, a broken body → failed transfer', async () => {
     world.blob.faults.set('head:docs/report.txt', { kind: 'status', status: 403 });
     expect((await call(handler(), segments('docs/report.txt'))).status).toBe(502);

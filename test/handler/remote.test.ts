@@ -117,6 +117,17 @@ describe('remote() streamed', () => {
     await expect(bodyOf(multi)).rejects.toThrow();
   });
 
+  it('checks the version of every reply itself when the upstream ignores If-Match', async () => {
+    const first = storedObject(big);
+    const second = storedObject(randomBytes(big.length));
+    upstream.routes.set('/w.bin', { object: first, replaceAfterGets: 0, replacement: second, getFault: { kind: 'ignore-conditions' } });
+    expect((await get(handler(), 'w.bin')).status).toBe(503);
+    upstream.routes.set('/w.bin', { object: first, replaceAfterGets: 1, replacement: second, getFault: { kind: 'ignore-conditions' } });
+    const multi = await get(handler(), 'w.bin', { range: 'bytes=0-9,2000000-2000009' });
+    expect(multi.status).toBe(206);
+    await expect(bodyOf(multi)).rejects.toThrow();
+  });
+
   it('follows redirects only when allowed, and never sends the app headers to another origin', async () => {
     other.routes.set('/a.bin', { object: storedObject(big) });
     upstream.routes.set('/moved.bin', { redirect: `${other.url}/a.bin` });

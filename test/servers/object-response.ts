@@ -26,7 +26,8 @@ export interface StoredObject {
  * - `gzip`: a gzip-coded body whatever the request asked for;
  * - `ignore-range`: a 200 with the whole object for a Range request;
  * - `no-accept-ranges`: no Accept-Ranges header on HEAD;
- * - `trickle`: the body in 1 KiB pieces every `delayMs`.
+ * - `trickle`: the body in 1 KiB pieces every `delayMs`;
+ * - `ignore-conditions`: If-Match and If-Unmodified-Since are not evaluated (a store that ignores them).
  */
 export type Fault =
   | { kind: 'slow'; delayMs: number }
@@ -39,7 +40,8 @@ export type Fault =
   | { kind: 'gzip' }
   | { kind: 'ignore-range' }
   | { kind: 'no-accept-ranges' }
-  | { kind: 'trickle'; delayMs: number };
+  | { kind: 'trickle'; delayMs: number }
+  | { kind: 'ignore-conditions' };
 
 export interface ServeResult {
   /** Bytes of the object put on the wire (0 for HEAD, 304, 412, 416). */
@@ -66,13 +68,14 @@ export async function serveObject(request: IncomingMessage, response: ServerResp
   };
   if (fault?.kind !== 'no-accept-ranges') headers['accept-ranges'] = 'bytes';
 
-  const ifMatch = request.headers['if-match'];
+  const ignoreConditions = fault?.kind === 'ignore-conditions';
+  const ifMatch = ignoreConditions ? undefined : request.headers['if-match'];
   if (ifMatch !== undefined && ifMatch !== '*' && !ifMatch.split(',').map((tag) => tag.trim()).includes(object.etag)) {
     response.writeHead(412, { 'content-length': '0' });
     response.end();
     return { bodyBytes: 0 };
   }
-  const ifUnmodified = request.headers['if-unmodified-since'];
+  const ifUnmodified = ignoreConditions ? undefined : request.headers['if-unmodified-since'];
   if (ifMatch === undefined && ifUnmodified !== undefined && Math.floor(object.lastModified.getTime() / 1000) * 1000 > Date.parse(ifUnmodified)) {
     response.writeHead(412, { 'content-length': '0' });
     response.end();
