@@ -208,24 +208,13 @@ function describeNetworkError(error: unknown): string {
 }
 
 async function loadRemote(url: URL, config: RemoteConfig): Promise<DownloadFile | null> {
-  const headers = new Headers(config.requestHeaders);
-  // RFC 9110 §12.5.3: identity, so the length and the ETag are those of the bytes we will read.
-  headers.set('accept-encoding', 'identity');
-  const never = new AbortController().signal;
-  const { reply, url: finalUrl } = await withDeadline(never, config.timeouts.connect, (signal) => fetchFollowing(url, url, { method: 'HEAD', headers }, config, signal));
-  if (reply.status === 404 || reply.status === 410) return null;
-  if (reply.status !== 200) throw upstreamStatusError(reply.status, 'metadata request');
-  const coding = reply.headers.get('content-encoding');
-  if (coding !== null && coding.trim().toLowerCase() !== 'identity') throw new DownloadError('upstream_error', `upstream announces a ${coding}-coded body despite Accept-Encoding: identity`);
-
-  const length = reply.headers.get('content-length');
-  const size = length !== null && /^\d{1,15}$/.test(length.trim()) ? Number(length.trim()) : undefined;
+  const metadata = await withDeadline(new AbortController().signal, config.timeouts.connect, (signal) => fetchMetadata(url, config, signal));
+  if (!metadata) return null;
+  const { reply, url: finalUrl, size, ranged } = metadata;
   const etag = quoteETag(reply.headers.get('etag'));
   const lastModifiedText = reply.headers.get('last-modified') ?? undefined;
   const lastModified = parseHttpDate(lastModifiedText ?? null);
   const type = reply.headers.get('content-type')?.trim();
-  // Ranges only where the upstream says it serves them (RFC 9110 §14.3) and the length is known.
-  const ranged = size !== undefined && /\bbytes\b/i.test(reply.headers.get('accept-ranges') ?? '');
   const expected = { size, etag, lastModified: lastModifiedText };
 
   return {
@@ -246,6 +235,55 @@ async function loadRemote(url: URL, config: RemoteConfig): Promise<DownloadFile 
     },
     acceptsRanges: ranged,
   };
+}
+
+interface Metadata {
+  reply: Response;
+  url: URL;
+  size: number | undefined;
+  /** The upstream serves byte ranges (RFC 9110 §14.3) of a known length. */
+  ranged: boolean;
+}
+
+/**
+ * The object's metadata from a HEAD. An upstream that refuses HEAD (405, 501, or 403 from a URL
+ * signed for GET only, like S3's presigned URLs) is asked for its first byte instead: the 206's
+ * Content-Range gives the size, and only that byte is read. `null` for 404/410.
+ */
+async function fetchMetadata(url: URL, config: RemoteConfig, signal: AbortSignal): Promise<Metadata | null> {
+  const headers = new Headers(config.requestHeaders);
+  // RFC 9110 §12.5.3: identity, so the length and the ETag are those of the bytes we will read.
+  headers.set('accept-encoding', 'identity');
+  const head = await fetchFollowing(url, url, { method: 'HEAD', headers }, config, signal);
+  let { reply } = head;
+  if (reply.status === 404 || reply.status === 410) return null;
+  if (reply.status === 200) {
+    checkCoding(reply);
+    const size = contentLength(reply.headers);
+    return { reply, url: head.url, size, ranged: size !== undefined && /\bbytes\b/i.test(reply.headers.get('accept-ranges') ?? '') };
+  }
+  if (reply.status !== 403 && reply.status !== 405 && reply.status !== 501) throw upstreamStatusError(reply.status, 'metadata request');
+  headers.set('range', 'bytes=0-0');
+  const probe = await fetchFollowing(url, url, { method: 'GET', headers }, config, signal);
+  reply = probe.reply;
+  // Never read more than the byte asked for (a 200 would be the whole object).
+  await reply.body?.cancel().catch(() => {});
+  if (reply.status === 404 || reply.status === 410) return null;
+  checkCoding(reply);
+  const total = /^bytes (?:0-0|\*)\/(\d{1,15})$/.exec(reply.headers.get('content-range')?.trim() ?? '')?.[1];
+  if ((reply.status === 206 || reply.status === 416) && total !== undefined) return { reply, url: probe.url, size: Number(total), ranged: true };
+  if (reply.status === 200) return { reply, url: probe.url, size: contentLength(reply.headers), ranged: false };
+  throw upstreamStatusError(reply.status, 'metadata request');
+}
+
+function checkCoding(reply: Response): void {
+  const coding = reply.headers.get('content-encoding');
+  if (coding !== null && coding.trim().toLowerCase() !== 'identity') throw new DownloadError('upstream_error', `upstream sends ${coding}-coded bodies despite Accept-Encoding: identity`);
+}
+
+function contentLength(headers: Headers): number | undefined {
+  const length = headers.get('content-length')?.trim();
+  return length !== undefined && /^\d{1,15}$/.test(length) ? Number(length) : undefined;
 }
 
 /** A GET for `range`, pinned to the expected version with If-Match (or If-Unmodified-Since). */

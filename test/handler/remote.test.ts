@@ -75,6 +75,20 @@ describe('remote() streamed', () => {
     expect(upstream.bodyReads('/a.bin')).toBe(reads);
   });
 
+  it('reads the metadata from the first byte when the upstream refuses HEAD (a URL signed for GET)', async () => {
+    for (const status of [403, 405]) {
+      upstream.routes.set('/s.bin', { object: storedObject(big), refuseHead: status });
+      const before = upstream.requests.length;
+      const head = await get(handler(), 's.bin', {}, 'HEAD');
+      expect(head.status).toBe(200);
+      expect(head.headers.get('content-length')).toBe(String(big.length));
+      expect(upstream.requests.slice(before).map((entry) => `${entry.method} ${entry.headers.range ?? ''}`)).toEqual(['HEAD ', 'GET bytes=0-0']);
+      const range = await get(handler(), 's.bin', { range: 'bytes=10-19' });
+      expect(range.status).toBe(206);
+      expectBytes(await bodyOf(range), big.subarray(10, 20));
+    }
+  });
+
   it('maps upstream failures: 404 → 404, 401/403 → 502, 5xx and refused → 502, slow → 504', async () => {
     expect((await get(handler(), 'missing.bin')).status).toBe(404);
     for (const [status, expected] of [[401, 502], [403, 502], [500, 502], [503, 502]] as const) {

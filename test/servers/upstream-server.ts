@@ -12,6 +12,8 @@ export interface UpstreamRoute {
   fault?: Fault;
   /** Faults for GET only (HEAD answered normally), e.g. a body that breaks after good metadata. */
   getFault?: Fault;
+  /** Answer HEAD with this status (an upstream without HEAD, or a URL signed for GET only). */
+  refuseHead?: number;
   /** A redirect instead of the object: `Location` as given. */
   redirect?: string;
   /** After this many GETs, the object is replaced by `replacement` (a new version mid-download). */
@@ -56,6 +58,10 @@ export async function startUpstreamServer(host = '127.0.0.1'): Promise<UpstreamS
     const route = routes.get(path);
     if (!route) {
       response.writeHead(404, { 'content-type': 'text/plain' }).end('no such object\n');
+      return;
+    }
+    if (route.refuseHead !== undefined && request.method === 'HEAD') {
+      response.writeHead(route.refuseHead, { 'content-length': '0' }).end();
       return;
     }
     if (route.redirect) {
