@@ -4,14 +4,18 @@
  * streamed, redirected (DOWNLOADVIEW_BACKEND=redirect) and offloaded to a real nginx that fetches
  * the presigned object itself (resolver + certificate verification against a test CA).
  */
+import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { cpSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { request as httpRequest } from 'node:http';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { put } from '@vercel/blob';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ensureBuilt, fixtureApp } from '../helpers/fixture.js';
 import { hashedGet, sha256 } from '../helpers/http.js';
 import { createMediaRoot } from '../helpers/media.js';
-import { startNext, type RunningNext } from '../helpers/next-server.js';
+import { repositoryRoot, startNext, type RunningNext } from '../helpers/next-server.js';
 import { startProxy, type RunningProxy } from '../helpers/proxies.js';
 import { startDnsServer, type DnsServer } from '../servers/dns-server.js';
 import { startRemoteWorld, useRemoteWorldHere, type RemoteWorld } from '../servers/remote-world.js';
@@ -277,3 +281,25 @@ describe('DOWNLOADVIEW_BACKEND=nginx: remote offload through a real nginx', () =
   });
 });
 
+
+describe('without @vercel/blob installed', () => {
+  it('imports fine, and blob() fails on first use with the install command', () => {
+    // The built package in a folder whose node_modules has only its other dependency.
+    const dir = mkdtempSync(path.join(tmpdir(), 'dv-noblob-'));
+    try {
+      cpSync(path.join(repositoryRoot, 'dist'), path.join(dir, 'dist'), { recursive: true });
+      writeFileSync(path.join(dir, 'package.json'), '{"type":"module"}');
+      mkdirSync(path.join(dir, 'node_modules'));
+      symlinkSync(path.join(repositoryRoot, 'node_modules/mime'), path.join(dir, 'node_modules/mime'));
+      const script = `
+        const { blob, filesystem } = await import('./dist/index.js');
+        filesystem({ root: '.' });
+        const located = blob({ access: 'private', token: 'vercel_blob_rw_store_secret' }).file('a.txt');
+        try { await located.load(); console.log('loaded?!'); } catch (error) { console.log(error.status, error.message); }`;
+      const output = execFileSync(process.execPath, ['--input-type=module', '-e', script], { cwd: dir, encoding: 'utf8' });
+      expect(output.trim()).toBe('500 blob() needs the @vercel/blob package: npm install @vercel/blob');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
