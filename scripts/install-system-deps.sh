@@ -4,16 +4,19 @@
 # the tests start their own instances on free 127.0.0.1 ports. Safe to run again.
 set -euo pipefail
 
-packages=(nginx apache2 libapache2-mod-xsendfile lighttpd caddy wrk curl chromium)
+# openssl makes the remote-file tests' CA; ca-certificates is the CA bundle the shipped nginx.conf
+# verifies storage against (nginx refuses to start without the file).
+packages=(nginx apache2 libapache2-mod-xsendfile lighttpd caddy wrk curl chromium openssl ca-certificates)
 services=(nginx apache2 lighttpd caddy)
 xsendfile_so=/usr/lib/apache2/modules/mod_xsendfile.so
 export PATH="$PATH:/usr/sbin:/sbin"
 
 missing=0
-for bin in nginx apache2 lighttpd caddy wrk curl chromium; do
+for bin in nginx apache2 lighttpd caddy wrk curl chromium openssl; do
   command -v "$bin" >/dev/null 2>&1 || missing=1
 done
 [ -f "$xsendfile_so" ] || missing=1
+[ -f /etc/ssl/certs/ca-certificates.crt ] || missing=1
 
 if [ "$missing" = 1 ]; then
   if [ "$(id -u)" != 0 ]; then
