@@ -16,7 +16,7 @@ import { ensureBuilt, fixtureApp } from '../helpers/fixture.js';
 import { hashedGet, sha256 } from '../helpers/http.js';
 import { createMediaRoot } from '../helpers/media.js';
 import { repositoryRoot, startNext, type RunningNext } from '../helpers/next-server.js';
-import { startProxy, type RunningProxy } from '../helpers/proxies.js';
+import { startProxy, type ProxyKind, type RunningProxy } from '../helpers/proxies.js';
 import { startDnsServer, type DnsServer } from '../servers/dns-server.js';
 import { startRemoteWorld, useRemoteWorldHere, type RemoteWorld } from '../servers/remote-world.js';
 import { storedObject } from '../servers/upstream-server.js';
@@ -263,11 +263,19 @@ describe('DOWNLOADVIEW_BACKEND=nginx: remote offload through a real nginx', () =
     expect(world.blob.objectRequests.slice(before)).toMatchObject([{ method: 'HEAD', presigned: true, status: 200 }]);
   });
 
-  it('offloads a URL source and a non-ASCII blob pathname', async () => {
+  it('offloads a URL source (ranges included), a public blob and a non-ASCII blob pathname', async () => {
     const viaUrl = await hashedGet(url('/remote/big.bin'));
     expect(viaUrl.status).toBe(200);
     expect(viaUrl.sha256).toBe(sha256(big));
     expect(viaUrl.headers['content-length']).toBe(String(big.length));
+    const urlRange = await hashedGet(url('/remote/big.bin'), { range: 'bytes=7-1000006' });
+    expect(urlRange.status).toBe(206);
+    expect(urlRange.sha256).toBe(rangeHash(7, 1000006));
+    const before = world.blob.objectRequests.length;
+    const pub = await hashedGet(url('/blob-public/photo.bin'));
+    expect(pub.status).toBe(200);
+    expect(pub.body!.toString()).toBe(hello.toString());
+    expect(world.blob.objectRequests.slice(before)).toMatchObject([{ method: 'GET', pathname: 'public/photo.bin', presigned: false, status: 200 }]);
     const odd = await hashedGet(url(`/blob/${oddName.split('/').map(encodeURIComponent).join('/')}`));
     expect(odd.status).toBe(200);
     expect(odd.body!.toString()).toBe(hello.toString());
@@ -281,6 +289,29 @@ describe('DOWNLOADVIEW_BACKEND=nginx: remote offload through a real nginx', () =
   });
 });
 
+
+describe.each(['apache', 'lighttpd', 'caddy'] satisfies ProxyKind[])('behind %s, which cannot fetch URLs', (kind) => {
+  let next: RunningNext;
+  let proxy: RunningProxy;
+  beforeAll(async () => {
+    next = await startNext(fixtureApp, appEnv({ DOWNLOADVIEW_BACKEND: kind }));
+    proxy = await startProxy(kind, { upstreamPort: next.port, mediaRoot: media.root });
+  }, 60_000);
+  afterAll(async () => {
+    await proxy?.stop();
+    await next?.stop();
+  });
+
+  it('the app streams blobs and URLs through the proxy byte-exact, ranges included', async () => {
+    const fromBlob = await hashedGet(`${proxy.url}/blob/big.bin`, { range: 'bytes=100-2000099' });
+    expect(fromBlob.status).toBe(206);
+    expect(fromBlob.sha256).toBe(rangeHash(100, 2000099));
+    const fromUrl = await hashedGet(`${proxy.url}/remote/big.bin`);
+    expect(fromUrl.status).toBe(200);
+    expect(fromUrl.sha256).toBe(sha256(big));
+    expect(next.output()).toMatch(new RegExp(`fallback: ${kind} cannot fetch blob files`));
+  });
+});
 
 describe('without @vercel/blob installed', () => {
   it('imports fine, and blob() fails on first use with the install command', () => {

@@ -89,6 +89,21 @@ describe('remote() streamed', () => {
     }
   });
 
+  it('serves an upstream without a length or without ranges whole, without offering Range', async () => {
+    upstream.routes.set('/n.bin', { object: storedObject(big), fault: { kind: 'no-length' } });
+    const unsized = await get(handler(), 'n.bin', { range: 'bytes=0-9' });
+    expect(unsized.status).toBe(200);
+    expect(unsized.headers.get('content-length')).toBeNull();
+    expect(unsized.headers.get('accept-ranges')).toBe('none');
+    expectBytes(await bodyOf(unsized), big);
+    upstream.routes.set('/u.bin', { object: storedObject(big), fault: { kind: 'no-accept-ranges' } });
+    const unranged = await get(handler(), 'u.bin', { range: 'bytes=0-9' });
+    expect(unranged.status).toBe(200);
+    expect(unranged.headers.get('content-length')).toBe(String(big.length));
+    expect(unranged.headers.get('accept-ranges')).toBe('none');
+    expectBytes(await bodyOf(unranged), big);
+  });
+
   it('maps upstream failures: 404 → 404, 401/403 → 502, 5xx and refused → 502, slow → 504', async () => {
     expect((await get(handler(), 'missing.bin')).status).toBe(404);
     for (const [status, expected] of [[401, 502], [403, 502], [500, 502], [503, 502]] as const) {
