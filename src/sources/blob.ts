@@ -147,6 +147,10 @@ async function loadBlob(pathname: string, store: Store): Promise<DownloadFile | 
     if (error instanceof client.BlobNotFoundError) return null;
     throw blobError(error, client, 'metadata request');
   }
+  // A blob of the other access level lives on the other object host: every byte request would be
+  // a 404. Say what is wrong instead of reporting a changed object.
+  const host = /\.(public|private)\.blob\.vercel-storage\.com$/.exec(hostOf(meta.url))?.[1];
+  if (host !== undefined && host !== store.access) throw new DownloadError('source_error', `blob.access is '${store.access}' but ${pathname} is a ${host} blob`);
   const etag = quoteETag(meta.etag);
   if (!Number.isSafeInteger(meta.size) || meta.size < 0 || !etag) throw new DownloadError('upstream_error', 'blob metadata lacks a size or an ETag');
   const expected = { size: meta.size, etag };
@@ -241,6 +245,14 @@ function presigner(options: BlobOptions, expiresIn: number): (pathname: string, 
       throw blobError(error, client, 'presign');
     }
   };
+}
+
+function hostOf(url: string): string {
+  try {
+    return new URL(url).hostname;
+  } catch {
+    return '';
+  }
 }
 
 /**

@@ -139,6 +139,29 @@ describe('blob() streamed', () => {
   });
 });
 
+describe('blob() configuration', () => {
+  it('refuses bad options at factory time, naming the option', () => {
+    expect(() => blob({} as never)).toThrow(/blob\.access/);
+    expect(() => blob({ access: 'private', token: 42 as never })).toThrow(/blob\.token/);
+    expect(() => blob({ access: 'private', prefix: '/abs/' })).toThrow(/blob\.prefix/);
+    expect(() => blob({ access: 'private', presignExpiresIn: 0 })).toThrow(/blob\.presignExpiresIn/);
+    expect(() => blob({ access: 'private', idleTimeout: -1 })).toThrow(/blob\.idleTimeout/);
+  });
+
+  it('says so when a blob has the other access level than configured (a 500, not a changed object)', async () => {
+    const wrong = downloadHandler({ source: blob({ access: 'public', token: world.blob.token }), onError: (error) => errors.push(error) });
+    const response = await call(wrong, segments('docs/report.txt'));
+    expect(response.status).toBe(500);
+    expect(String(errors.at(-1))).toMatch(/blob\.access is 'public' but docs\/report\.txt is a private blob/);
+  });
+
+  it('maps the prefix and the param to the pathname', async () => {
+    const prefixed = downloadHandler({ source: blob({ access: 'private', token: world.blob.token, prefix: 'docs/', param: 'file' }) });
+    const response = await call(prefixed, { file: ['report.txt'] });
+    expect(await response.text()).toBe(small.toString());
+  });
+});
+
 describe('blob() under redirect()', () => {
   it('redirects GET and HEAD to URLs presigned for that method, which the store accepts only for it', async () => {
     const get = await call(handler({ backend: redirect() }), segments('docs/report.txt'));
