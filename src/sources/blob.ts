@@ -50,6 +50,16 @@ export interface BlobOptions {
    * @default 300
    */
   presignExpiresIn?: number;
+  /**
+   * Keep each blob's metadata (`head()`) for `maxAge` ms, for at most `max` blobs, so a hot blob
+   * costs no API call per download. Bytes stay safe: a streamed download still checks the stored
+   * ETag (a blob replaced meanwhile is one 503, and its entry is dropped), but HEAD, 304 and the
+   * headers may describe the old version for up to `maxAge`; a deleted blob is found out by the
+   * byte request (503), or by a redirected client (the store's 404).
+   * @default off
+   * @example metadataCache: { maxAge: 30_000 }
+   */
+  metadataCache?: { maxAge: number; max?: number };
 }
 
 export interface BlobSource extends Source {
@@ -101,6 +111,7 @@ export function blob(options: BlobOptions): BlobSource {
     credentials: { token: options.token, storeId: options.storeId },
     timeouts,
     presign: presigner(options, expiresIn),
+    metadata: metadataCache(options.metadataCache),
   };
   const rules = { denyDotfiles: options.dotfiles !== true };
   const prefix = options.prefix ?? '';
@@ -131,6 +142,38 @@ interface Store {
   credentials: { token?: string; storeId?: string };
   timeouts: UpstreamTimeouts;
   presign: (pathname: string, method: 'GET' | 'HEAD') => Promise<string>;
+  metadata: MetadataCache | undefined;
+}
+
+interface MetadataCache {
+  get(pathname: string): BlobSdk.HeadBlobResult | undefined;
+  set(pathname: string, meta: BlobSdk.HeadBlobResult): void;
+  delete(pathname: string): void;
+}
+
+function metadataCache(option: BlobOptions['metadataCache']): MetadataCache | undefined {
+  if (option === undefined) return undefined;
+  const maxAge = option?.maxAge;
+  const max = option?.max ?? 1000;
+  if (!(Number.isSafeInteger(maxAge) && maxAge > 0)) invalidOption('blob.metadataCache.maxAge', 'must be a positive number of milliseconds');
+  if (!(Number.isSafeInteger(max) && max > 0)) invalidOption('blob.metadataCache.max', 'must be a positive integer');
+  // Insertion order is age order: re-set entries move to the end, the oldest is evicted first.
+  const entries = new Map<string, { meta: BlobSdk.HeadBlobResult; until: number }>();
+  return {
+    get(pathname) {
+      const entry = entries.get(pathname);
+      if (!entry) return undefined;
+      if (performance.now() < entry.until) return entry.meta;
+      entries.delete(pathname);
+      return undefined;
+    },
+    set(pathname, meta) {
+      entries.delete(pathname);
+      entries.set(pathname, { meta, until: performance.now() + maxAge });
+      if (entries.size > max) entries.delete(entries.keys().next().value!);
+    },
+    delete: (pathname) => entries.delete(pathname),
+  };
 }
 
 function located(key: string, pathname: string, store: Store): Located {
@@ -139,13 +182,16 @@ function located(key: string, pathname: string, store: Store): Located {
 
 async function loadBlob(pathname: string, store: Store): Promise<DownloadFile | null> {
   const client = await loadSdk();
-  let meta: BlobSdk.HeadBlobResult;
-  try {
-    const never = new AbortController().signal;
-    meta = await withDeadline(never, store.timeouts.connect, (signal) => client.head(pathname, { ...store.credentials, abortSignal: signal }));
-  } catch (error) {
-    if (error instanceof client.BlobNotFoundError) return null;
-    throw blobError(error, client, 'metadata request');
+  let meta = store.metadata?.get(pathname);
+  if (!meta) {
+    try {
+      const never = new AbortController().signal;
+      meta = await withDeadline(never, store.timeouts.connect, (signal) => client.head(pathname, { ...store.credentials, abortSignal: signal }));
+    } catch (error) {
+      if (error instanceof client.BlobNotFoundError) return null;
+      throw blobError(error, client, 'metadata request');
+    }
+    store.metadata?.set(pathname, meta);
   }
   // A blob of the other access level lives on the other object host: every byte request would be
   // a 404. Say what is wrong instead of reporting a changed object.
@@ -175,7 +221,13 @@ async function loadBlob(pathname: string, store: Store): Promise<DownloadFile | 
     contentType: meta.contentType && isValidMediaType(meta.contentType) ? meta.contentType : undefined,
     remote,
     async open(signal, _size, ranges) {
-      return openUpstreamBody((range, deadline) => getBytes(client, pathname, range, etag, store, deadline), expected, ranges, signal, store.timeouts);
+      try {
+        return await openUpstreamBody((range, deadline) => getBytes(client, pathname, range, etag, store, deadline), expected, ranges, signal, store.timeouts);
+      } catch (error) {
+        // Metadata that no longer describes the blob must not answer the next request too.
+        if (error instanceof DownloadError && error.code === 'file_changed') store.metadata?.delete(pathname);
+        throw error;
+      }
     },
   };
 }

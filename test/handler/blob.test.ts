@@ -22,6 +22,7 @@ beforeAll(async () => {
   await put('docs/Bericht für März 100%.txt', small, { access: 'private', token, contentType: 'text/plain' });
   await put('docs/replaced.bin', big, { access: 'private', token });
   await put('docs/faulty.bin', big, { access: 'private', token });
+  await put('docs/cached.bin', small, { access: 'private', token });
   await put('pub/photo.bin', small, { access: 'public', token });
 }, 60_000);
 
@@ -153,6 +154,18 @@ describe('blob() configuration', () => {
     const response = await call(wrong, segments('docs/report.txt'));
     expect(response.status).toBe(500);
     expect(String(errors.at(-1))).toMatch(/blob\.access is 'public' but docs\/report\.txt is a private blob/);
+  });
+
+  it('metadataCache: one head() per blob and maxAge; a replaced blob is one 503, then served afresh', async () => {
+    const cached = downloadHandler({ source: blob({ access: 'private', token: world.blob.token, metadataCache: { maxAge: 60_000 } }), onError: () => {} });
+    const heads = world.blob.apiCalls.get('head') ?? 0;
+    for (let i = 0; i < 3; i += 1) expect(await (await call(cached, segments('docs/cached.bin'))).text()).toBe(small.toString());
+    expect((world.blob.apiCalls.get('head') ?? 0) - heads).toBe(1);
+    const replacement = randomBytes(64);
+    world.blob.replace('docs/cached.bin', replacement);
+    expect((await call(cached, segments('docs/cached.bin'))).status).toBe(503);
+    expectBytes(await bodyOf(await call(cached, segments('docs/cached.bin'))), replacement);
+    expect(() => blob({ access: 'private', metadataCache: { maxAge: 0 } })).toThrow(/blob\.metadataCache\.maxAge/);
   });
 
   it('maps the prefix and the param to the pathname', async () => {
