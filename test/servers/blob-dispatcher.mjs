@@ -5,8 +5,12 @@
 // global undici dispatcher, which @vercel/blob's undici, Node's fetch and Next's bundled undici all read.
 import { lookup } from 'node:dns';
 import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { rootCertificates } from 'node:tls';
-import { Agent, setGlobalDispatcher } from 'undici';
+
+// The undici @vercel/blob itself resolves (not a dependency of this project of its own).
+const require = createRequire(import.meta.url);
+const { Agent, setGlobalDispatcher } = createRequire(require.resolve('@vercel/blob'))('undici');
 
 const ip = process.env.DOWNLOADVIEW_TEST_BLOB_IP;
 if (ip) {
