@@ -159,6 +159,14 @@ describe('streamed through next start', () => {
     expect(range.sha256).toBe(rangeHash(100, 1048675));
     await expect(hashedGet(url('/remote/stall.bin'))).rejects.toThrow();
   });
+
+  it("does not follow an upstream redirect to another origin (Next's patched fetch included)", async () => {
+    // Followed, this would be a 200: the same object under another origin (localhost vs 127.0.0.1).
+    world.upstream.routes.set('/moved.bin', { redirect: `http://localhost:${world.upstream.port}/big.bin` });
+    const response = await hashedGet(url('/remote/moved.bin'));
+    expect(response.status).toBe(502);
+    expect(everything(response)).not.toContain('localhost');
+  });
 });
 
 describe('DOWNLOADVIEW_BACKEND=redirect', () => {
