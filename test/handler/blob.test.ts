@@ -254,6 +254,21 @@ describe('blob() under nginx()', () => {
   });
 });
 
+describe('blob() preconditions before any offload', () => {
+  it('answers 304 and 412 itself under nginx and redirect, making no URL', async () => {
+    const head = await call(handler(), segments('docs/report.txt'), { method: 'HEAD' });
+    const etag = head.headers.get('etag')!;
+    for (const backend of [nginx({ rules: { '/srv': '/_protected/media' } }), redirect()]) {
+      const notModified = await call(handler({ backend }), segments('docs/report.txt'), { headers: { 'if-none-match': etag } });
+      expect(notModified.status).toBe(304);
+      expect(notModified.headers.get('location')).toBeNull();
+      expect(notModified.headers.get('x-accel-remote-url')).toBeNull();
+      const failed = await call(handler({ backend }), segments('docs/report.txt'), { headers: { 'if-match': '"older"' } });
+      expect(failed.status).toBe(412);
+    }
+  });
+});
+
 describe('blob() with record()', () => {
   it('addresses a blob by pathname', async () => {
     const source = blob({ access: 'private', token: world.blob.token });
