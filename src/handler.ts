@@ -39,7 +39,7 @@ export function downloadHandler<TRecord = unknown>(options: DownloadHandlerOptio
         if (verdict !== true) return refusal(verdict, config);
       }
 
-      file = await located.load();
+      file = await located.load(request.signal);
       if (!file) return errorResponse(404);
       const serveOptions = serveOptionsFor(file, located.target, config, request);
       const representation = representationOf(file, serveOptions);

@@ -97,8 +97,11 @@ export interface RemoteObject {
 /** A located file: `target` is shown to `authorize`, `load()` checks existence afterwards. */
 export interface Located<TRecord = unknown> {
   readonly target: FileTarget<TRecord>;
-  /** Metadata of the file, or `null` when it does not exist (404). */
-  load(): Promise<DownloadFile | null>;
+  /**
+   * Metadata of the file, or `null` when it does not exist (404). `signal` aborts when the client
+   * leaves (a remote source stops waiting for its upstream).
+   */
+  load(signal?: AbortSignal): Promise<DownloadFile | null>;
   /**
    * Release what locating already holds (a ready-made stream) when `load()` will not run or
    * fails: a refusal, a 404, an error. Never called once `load()` has returned a file.

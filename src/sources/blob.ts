@@ -177,16 +177,15 @@ function metadataCache(option: BlobOptions['metadataCache']): MetadataCache | un
 }
 
 function located(key: string, pathname: string, store: Store): Located {
-  return { target: { kind: 'blob', key }, load: () => loadBlob(pathname, store) };
+  return { target: { kind: 'blob', key }, load: (signal) => loadBlob(pathname, store, signal) };
 }
 
-async function loadBlob(pathname: string, store: Store): Promise<DownloadFile | null> {
+async function loadBlob(pathname: string, store: Store, signal = new AbortController().signal): Promise<DownloadFile | null> {
   const client = await loadSdk();
   let meta = store.metadata?.get(pathname);
   if (!meta) {
     try {
-      const never = new AbortController().signal;
-      meta = await withDeadline(never, store.timeouts.connect, (signal) => client.head(pathname, { ...store.credentials, abortSignal: signal }));
+      meta = await withDeadline(signal, store.timeouts.connect, (signal) => client.head(pathname, { ...store.credentials, abortSignal: signal }));
     } catch (error) {
       if (error instanceof client.BlobNotFoundError) return null;
       throw blobError(error, client, 'metadata request');

@@ -90,7 +90,7 @@ export function remote(options: RemoteOptions): RemoteSource {
     const parsed = parseUrl(url);
     return {
       target: { kind: 'remote', key: parsed.href },
-      load: () => loadRemote(parsed, config),
+      load: (signal) => loadRemote(parsed, config, signal),
     };
   }
 
@@ -207,8 +207,8 @@ function describeNetworkError(error: unknown): string {
   return cause?.code ?? cause?.message ?? (error instanceof Error ? error.message : String(error));
 }
 
-async function loadRemote(url: URL, config: RemoteConfig): Promise<DownloadFile | null> {
-  const metadata = await withDeadline(new AbortController().signal, config.timeouts.connect, (signal) => fetchMetadata(url, config, signal));
+async function loadRemote(url: URL, config: RemoteConfig, signal = new AbortController().signal): Promise<DownloadFile | null> {
+  const metadata = await withDeadline(signal, config.timeouts.connect, (signal) => fetchMetadata(url, config, signal));
   if (!metadata) return null;
   const { reply, url: finalUrl, size, ranged } = metadata;
   const etag = quoteETag(reply.headers.get('etag'));

@@ -195,6 +195,18 @@ describe('remote() streamed', () => {
     await expect.poll(() => upstream.abandoned(), { timeout: 5000 }).toBe(before + 1);
   });
 
+  it('stops waiting for slow metadata when the client leaves', async () => {
+    upstream.routes.set('/slow-head.bin', { object: storedObject(big), fault: { kind: 'slow', delayMs: 5000 } });
+    const before = upstream.abandoned();
+    const controller = new AbortController();
+    const pending = call(handler(), { name: 'slow-head.bin' }, { signal: controller.signal });
+    await expect.poll(() => upstream.requests.some((entry) => entry.path === '/slow-head.bin')).toBe(true);
+    controller.abort();
+    await pending;
+    // The HEAD's connection is closed at once, long before the upstream would have answered.
+    await expect.poll(() => upstream.abandoned(), { timeout: 2000 }).toBe(before + 1);
+  });
+
   it('never puts the upstream URL in a response', async () => {
     upstream.routes.set('/f.bin', { object: storedObject(big), fault: { kind: 'status', status: 500 } });
     const response = await get(handler(), 'f.bin');

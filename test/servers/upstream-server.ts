@@ -34,7 +34,7 @@ export interface UpstreamServer {
   port: number;
   routes: Map<string, UpstreamRoute>;
   requests: LoggedRequest[];
-  /** GET replies whose body the client stopped reading before the end (connection closed). */
+  /** Replies the client stopped waiting for or reading before the end (connection closed). */
   abandoned(): number;
   /** GETs that sent body bytes, per path. */
   bodyReads(path: string): number;
@@ -68,12 +68,12 @@ export async function startUpstreamServer(host = '127.0.0.1'): Promise<UpstreamS
       response.writeHead(302, { location: route.redirect, 'content-length': '0' }).end();
       return;
     }
+    response.on('close', () => {
+      if (!response.writableFinished) abandoned += 1;
+    });
     if (request.method === 'GET') {
       route.gets = (route.gets ?? 0) + 1;
       if (route.replaceAfterGets !== undefined && route.replacement && route.gets > route.replaceAfterGets) route.object = route.replacement;
-      response.on('close', () => {
-        if (!response.writableFinished) abandoned += 1;
-      });
     }
     const fault = route.fault ?? (request.method === 'GET' ? route.getFault : undefined);
     serveObject(request, response, route.object!, fault)
