@@ -113,7 +113,8 @@ export function checkReply(reply: UpstreamReply, range: ByteRange | undefined, e
   }
   const declared = headers.get('content-length');
   if (declared !== null && length !== undefined && declared.trim() !== String(length)) {
-    throw new DownloadError('length_mismatch', `upstream Content-Length ${declared} differs from the ${length} bytes expected`);
+    // Before any byte: the upstream answered something unusable (502), not our own mistake (500).
+    throw new DownloadError('upstream_error', `upstream Content-Length ${declared} differs from the ${length} bytes expected`);
   }
 }
 

@@ -25,8 +25,8 @@ describe('checkReply', () => {
     expect(() => checkReply(reply(403, {}), undefined, expected)).toThrow(expect.objectContaining({ status: 502 }));
   });
 
-  it('refuses a Content-Length other than the bytes expected', () => {
-    expect(() => checkReply(reply(200, { etag: '"v1"', 'content-length': '999' }), undefined, expected)).toThrow(expect.objectContaining({ code: 'length_mismatch' }));
+  it('refuses a Content-Length other than the bytes expected (502)', () => {
+    expect(() => checkReply(reply(200, { etag: '"v1"', 'content-length': '999' }), undefined, expected)).toThrow(expect.objectContaining({ code: 'upstream_error', status: 502 }));
   });
 });
 
