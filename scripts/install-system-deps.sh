@@ -14,24 +14,34 @@
 set -euo pipefail
 export PATH="$PATH:/usr/sbin:/sbin"
 
-packages=(nginx apache2 libapache2-mod-xsendfile lighttpd caddy wrk curl chromium)
+# openssl makes the remote-file tests' CA; ca-certificates is the CA bundle the shipped nginx.conf
+# verifies storage against (nginx refuses to start without the file).
+packages=(nginx apache2 libapache2-mod-xsendfile lighttpd caddy wrk curl chromium openssl ca-certificates)
 services=(nginx apache2 lighttpd caddy)
 xsendfile_so=/usr/lib/apache2/modules/mod_xsendfile.so
 
 # Each program, the package that provides it, and what needs it (shown when it is missing).
 declare -A package_of=([nginx]=nginx [apache2]=apache2 [mod_xsendfile]=libapache2-mod-xsendfile
-  [lighttpd]=lighttpd [caddy]=caddy [chromium]=chromium [wrk]=wrk [curl]=curl)
+  [lighttpd]=lighttpd [caddy]=caddy [chromium]=chromium [wrk]=wrk [curl]=curl [openssl]=openssl
+  [ca_bundle]=ca-certificates)
 declare -A needed_by=([nginx]='e2e suites behind nginx' [apache2]='e2e suites behind Apache'
   [mod_xsendfile]='e2e suites behind Apache' [lighttpd]='e2e suites behind lighttpd'
-  [caddy]='e2e suites behind Caddy' [chromium]='browser tests' [wrk]='npm run bench' [curl]='npm run bench')
+  [caddy]='e2e suites behind Caddy' [chromium]='browser tests' [wrk]='npm run bench' [curl]='npm run bench'
+  [openssl]='remote-source e2e suites (their test CA)' [ca_bundle]='suites behind nginx (the shipped config verifies storage TLS against it)')
+
+ca_bundle=/etc/ssl/certs/ca-certificates.crt
 
 has() {
-  if [ "$1" = mod_xsendfile ]; then [ -f "$xsendfile_so" ]; else command -v "$1" >/dev/null 2>&1; fi
+  case "$1" in
+    mod_xsendfile) [ -f "$xsendfile_so" ] ;;
+    ca_bundle) [ -f "$ca_bundle" ] ;;
+    *) command -v "$1" >/dev/null 2>&1 ;;
+  esac
 }
 
 missing_programs() {
   local program
-  for program in nginx apache2 mod_xsendfile lighttpd caddy chromium wrk curl; do
+  for program in nginx apache2 mod_xsendfile lighttpd caddy chromium wrk curl openssl ca_bundle; do
     has "$program" || echo "$program"
   done
 }

@@ -5,7 +5,9 @@ export type DownloadErrorCode =
   | 'invalid_options' // configuration error, thrown when a factory is called
   | 'file_changed' // the file was replaced between stat and open
   | 'length_mismatch' // a declared size disagrees with the bytes
-  | 'source_error'; // anything else a source failed on
+  | 'source_error' // anything else a source failed on
+  | 'upstream_error' // a remote source's upstream refused, failed or answered something unusable
+  | 'upstream_timeout'; // a remote source's upstream did not answer in time
 
 const statusByCode: Record<DownloadErrorCode, number> = {
   not_found: 404,
@@ -13,6 +15,10 @@ const statusByCode: Record<DownloadErrorCode, number> = {
   file_changed: 503,
   length_mismatch: 500,
   source_error: 500,
+  // RFC 9110 §15.6.3/§15.6.5: we are the gateway; our client is not the upstream's client, so
+  // even an upstream 401/403 is our failure, never a reason to challenge our client.
+  upstream_error: 502,
+  upstream_timeout: 504,
 };
 
 /**

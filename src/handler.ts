@@ -5,6 +5,7 @@
 import { DownloadError } from './errors.js';
 import { errorResponse } from './http/responses.js';
 import { resolveOptions, type AuthorizeResult, type DownloadHandlerOptions, type ResolvedOptions } from './options.js';
+import type { PlanContext } from './proxies/backend.js';
 import { preconditionResponse, representationOf, serveFile, type ServeOptions } from './serve.js';
 import type { DownloadFile, FileTarget, Located, RouteContext, RouteParams } from './types.js';
 
@@ -38,17 +39,20 @@ export function downloadHandler<TRecord = unknown>(options: DownloadHandlerOptio
         if (verdict !== true) return refusal(verdict, config);
       }
 
-      file = await located.load();
+      file = await located.load(request.signal);
       if (!file) return errorResponse(404);
       const serveOptions = serveOptionsFor(file, located.target, config, request);
       const representation = representationOf(file, serveOptions);
-      const plan = config.backend.plan(file);
+      const plan = config.backend.plan(file, planContext(request, file, serveOptions, representation.headers));
       if (plan.kind === 'offload') {
-        // Proxies without their own conditional handling get our 304/412 instead.
-        const conditional = config.backend.handlesPreconditions ? undefined : preconditionResponse(request, file, representation);
+        // Proxies without their own conditional handling get our 304/412 instead; so does a remote
+        // file, whose storage may not evaluate If-Match (and a 304 needs no URL at all).
+        const appConditions = !config.backend.handlesPreconditions || 'remote' in plan;
+        const conditional = appConditions ? preconditionResponse(request, file, representation) : undefined;
         if (conditional) return conditional;
+        const location = typeof plan.location === 'string' ? plan.location : await plan.location();
         file.dispose?.();
-        return config.backend.respond(plan.location, representation.headers);
+        return config.backend.respond(location, representation.headers);
       }
       if (plan.reason) config.reportFallback(plan.reason, request);
       return await serveFile(request, file, serveOptions, representation);
@@ -79,6 +83,10 @@ function serveOptionsFor(file: DownloadFile, target: FileTarget, config: Resolve
     maxRanges: config.maxRanges,
     onError: (error: unknown) => config.onError(error, request),
   };
+}
+
+function planContext(request: Request, file: DownloadFile, options: ServeOptions, headers: Headers): PlanContext {
+  return { method: request.method, disposition: options.disposition, filename: options.filename ?? file.name, contentType: headers.get('content-type') ?? '' };
 }
 
 /** Map an authorize verdict other than `true` to a response. Anything unexpected denies. */

@@ -8,8 +8,11 @@ export { filesystem, type FilesystemOptions, type FilesystemSource } from './sou
 export type { FilesystemIo } from './sources/filesystem-io.js';
 export { virtual, virtualFile, type VirtualBody, type VirtualFileSpec, type VirtualProducer, type VirtualSource } from './sources/virtual.js';
 export { record, type RecordFile, type RecordOptions, type RecordSource } from './sources/record.js';
+export { blob, type BlobOptions, type BlobSource } from './sources/blob.js';
+export { remote, type RemoteOptions, type RemoteSource } from './sources/remote.js';
 
-export { none, type BackendName, type OffloadPlan, type ProxyBackend } from './proxies/backend.js';
+export { none, type BackendName, type OffloadPlan, type PlanContext, type ProxyBackend } from './proxies/backend.js';
+export { redirect, type RedirectOptions } from './proxies/redirect.js';
 export { nginx, type NginxOptions } from './proxies/nginx.js';
 export { apache, type ApacheOptions } from './proxies/apache.js';
 export { lighttpd, type LighttpdOptions } from './proxies/lighttpd.js';
@@ -23,6 +26,7 @@ export type {
   FileBody,
   FileTarget,
   Located,
+  RemoteObject,
   RequestContext,
   RouteContext,
   RouteParams,

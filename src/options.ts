@@ -89,7 +89,7 @@ export function resolveOptions<TRecord>(options: DownloadHandlerOptions<TRecord>
   if (typeof options.contentType === 'string' && !isValidMediaType(options.contentType)) {
     invalidOption('contentType', 'must be a media type like application/pdf');
   }
-  if (options.backend !== undefined && typeof options.backend?.plan !== 'function') invalidOption('backend', 'must be nginx(), apache(), lighttpd(), caddy() or none()');
+  if (options.backend !== undefined && typeof options.backend?.plan !== 'function') invalidOption('backend', 'must be nginx(), apache(), lighttpd(), caddy(), redirect() or none()');
   const wwwAuthenticate = options.wwwAuthenticate ?? 'Bearer';
   if (!isHeaderText(wwwAuthenticate)) {
     invalidOption('wwwAuthenticate', 'must be a header value without control characters');

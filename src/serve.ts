@@ -47,6 +47,8 @@ export function representationOf(file: DownloadFile, options: ServeOptions): Rep
   const name = options.filename ?? file.name;
   const validators = validatorsOf(file);
   const headers = new Headers(options.headers);
+  // Allow-listed upstream headers (remote sources); the app's own `headers` win.
+  if (file.headers) for (const [name, value] of file.headers) if (!headers.has(name)) headers.set(name, value);
   headers.set('content-type', typeFor(options.contentType ?? file.contentType, name));
   headers.set('content-disposition', dispositionFor(options.disposition, name));
   headers.set('cache-control', options.cacheControl);
@@ -54,7 +56,7 @@ export function representationOf(file: DownloadFile, options: ServeOptions): Rep
   if (validators.etag) headers.set('etag', validators.etag);
   if (validators.lastModified) headers.set('last-modified', formatHttpDate(notInFuture(validators.lastModified)));
   // RFC 9110 §14.3: advertise ranges only when we can honour them.
-  headers.set('accept-ranges', file.size === undefined ? 'none' : 'bytes');
+  headers.set('accept-ranges', file.size === undefined || file.acceptsRanges === false ? 'none' : 'bytes');
   return { headers, validators };
 }
 
@@ -104,7 +106,7 @@ export async function serveFile(
   const { headers, validators } = representation;
 
   const size = file.size;
-  const ranges = size === undefined || request.method !== 'GET' ? undefined : selectRanges(request, size, validators, options);
+  const ranges = size === undefined || file.acceptsRanges === false || request.method !== 'GET' ? undefined : selectRanges(request, size, validators, options);
   if (ranges === 'unsatisfiable') {
     return withoutBody(file, errorResponse(416, { 'content-range': unsatisfiedRange(size ?? 0), 'accept-ranges': 'bytes' }));
   }
@@ -112,6 +114,8 @@ export async function serveFile(
   let status = 200;
   let segments: BodySegment[];
   let length: number | undefined;
+  // What the body reads of the file: absent for the whole file (a remote source asks upstream for these).
+  let reads: ByteRange[] | undefined;
   if (ranges === undefined || size === undefined) {
     segments = [{ kind: 'range', start: 0, end: size === undefined ? undefined : size - 1 }];
     length = size;
@@ -121,6 +125,7 @@ export async function serveFile(
     headers.set('content-range', contentRange(range, size));
     segments = [{ kind: 'range', start: range.start, end: range.end }];
     length = range.end - range.start + 1;
+    reads = ranges;
   } else {
     status = 206;
     const layout = multipartLayout(ranges, size, headers.get('content-type') ?? 'application/octet-stream', createBoundary());
@@ -131,6 +136,7 @@ export async function serveFile(
     ]);
     segments.push({ kind: 'bytes', bytes: layout.tail });
     length = layout.length;
+    reads = layout.parts.map((part) => part.range);
   }
 
   if (length !== undefined) {
@@ -144,17 +150,24 @@ export async function serveFile(
   if (segments.length === 1 && only?.kind === 'range' && length !== undefined && length <= CHUNK_SIZE) {
     // A body that fits one chunk is read at once and sent as bytes: no stream for Next to pipe,
     // and the file is released before the response is written (see bench/results).
-    const bytes = await readSmallBody(file, request.signal, only.start, length, options.onError);
+    const bytes = await readSmallBody(file, request.signal, only.start, length, reads, options.onError);
     return new Response(bytes as Uint8Array<ArrayBuffer>, { status, headers });
   }
-  const body = await file.open(request.signal, file.size);
+  const body = await file.open(request.signal, file.size, reads);
   const stream = createBodyStream(body, segments, { chunkSize: CHUNK_SIZE, signal: request.signal, onError: options.onError });
   return new Response(stream, { status, headers });
 }
 
 /** Exactly `length` bytes from `start`; a source that ends early is an error before anything is sent. */
-async function readSmallBody(file: DownloadFile, signal: AbortSignal, start: number, length: number, onError: (error: unknown) => void): Promise<Uint8Array> {
-  const body = await file.open(signal, file.size);
+async function readSmallBody(
+  file: DownloadFile,
+  signal: AbortSignal,
+  start: number,
+  length: number,
+  reads: readonly ByteRange[] | undefined,
+  onError: (error: unknown) => void,
+): Promise<Uint8Array> {
+  const body = await file.open(signal, file.size, reads);
   try {
     // An empty body is read all the same: the read that reaches the end is where a source whose
     // size is only the app's word checks that nothing follows (sources/virtual.ts).

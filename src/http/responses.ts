@@ -7,7 +7,9 @@ const reasons: Record<number, string> = {
   412: 'Precondition Failed',
   416: 'Range Not Satisfiable',
   500: 'Internal Server Error',
+  502: 'Bad Gateway',
   503: 'Service Unavailable',
+  504: 'Gateway Timeout',
 };
 
 /** A short `text/plain` response; `extra` adds headers such as Content-Range or WWW-Authenticate. */

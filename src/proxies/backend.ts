@@ -1,10 +1,27 @@
 /** The shape every proxy backend shares, and the "no proxy" backend. */
 import type { DownloadFile } from '../types.js';
 
-export type BackendName = 'nginx' | 'apache' | 'lighttpd' | 'caddy' | 'none';
+export type BackendName = 'nginx' | 'apache' | 'lighttpd' | 'caddy' | 'redirect' | 'none';
 
-/** Where the proxy will find the file, or why the handler must stream it itself. */
-export type OffloadPlan = { kind: 'offload'; location: string } | { kind: 'stream'; reason?: string };
+/**
+ * Where the proxy will find the file, or why the handler must stream it itself. A remote file's
+ * location is a URL made on demand (presigning may call the store), only once the app knows no
+ * 304/412 answers the request first: the handler evaluates those itself for such plans.
+ */
+export type OffloadPlan =
+  | { kind: 'offload'; location: string }
+  | { kind: 'offload'; location: () => Promise<string>; remote: true }
+  | { kind: 'stream'; reason?: string };
+
+/** What the response to this request will say, for backends that must reproduce it elsewhere. */
+export interface PlanContext {
+  method: string;
+  disposition: 'attachment' | 'inline';
+  /** The download name the response would carry. */
+  filename: string;
+  /** The Content-Type the response would carry. */
+  contentType: string;
+}
 
 export interface ProxyBackend {
   readonly name: BackendName;
@@ -14,8 +31,8 @@ export interface ProxyBackend {
    */
   readonly handlesPreconditions: boolean;
   /** Decide, without I/O, whether this file can be handed to the proxy. */
-  plan(file: DownloadFile): OffloadPlan;
-  /** The empty 200 carrying the offload header plus the representation headers. */
+  plan(file: DownloadFile, context: PlanContext): OffloadPlan;
+  /** The empty 200 carrying the offload header plus the representation headers (a redirect for `redirect()`). */
   respond(location: string, headers: Headers): Response;
 }
 

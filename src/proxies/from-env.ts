@@ -8,15 +8,17 @@ import { none, type ProxyBackend } from './backend.js';
 import { caddy } from './caddy.js';
 import { lighttpd } from './lighttpd.js';
 import { nginx } from './nginx.js';
+import { redirect } from './redirect.js';
 import { parseRulesText } from './rules.js';
 
 export interface BackendEnv {
   DOWNLOADVIEW_BACKEND?: string;
   DOWNLOADVIEW_RULES?: string;
   DOWNLOADVIEW_APACHE_ENCODING?: string;
+  DOWNLOADVIEW_REDIRECT_PUBLIC?: string;
 }
 
-/** `DOWNLOADVIEW_BACKEND=nginx|apache|lighttpd|caddy|none`, `DOWNLOADVIEW_RULES='/srv/media=/_protected/media'`. */
+/** `DOWNLOADVIEW_BACKEND=nginx|apache|lighttpd|caddy|redirect|none`, `DOWNLOADVIEW_RULES='/srv/media=/_protected/media'`. */
 export function backendFromEnv(env: BackendEnv = process.env): ProxyBackend {
   const name = (env.DOWNLOADVIEW_BACKEND ?? '').trim().toLowerCase();
   // Read only by the backends that use it: a leftover bad value must not stop an app that runs
@@ -43,7 +45,12 @@ export function backendFromEnv(env: BackendEnv = process.env): ProxyBackend {
       return lighttpd({ rules: readRules() });
     case 'caddy':
       return caddy({ rules: readRules() });
+    case 'redirect': {
+      const allowPublic = env.DOWNLOADVIEW_REDIRECT_PUBLIC?.trim() || '0';
+      if (allowPublic !== '0' && allowPublic !== '1') invalidOption('DOWNLOADVIEW_REDIRECT_PUBLIC', 'must be 0 or 1');
+      return redirect({ public: allowPublic === '1' });
+    }
     default:
-      return invalidOption('DOWNLOADVIEW_BACKEND', `must be one of nginx, apache, lighttpd, caddy, none (got "${name}")`);
+      return invalidOption('DOWNLOADVIEW_BACKEND', `must be one of nginx, apache, lighttpd, caddy, redirect, none (got "${name}")`);
   }
 }

@@ -18,6 +18,13 @@ export interface NginxOptions {
   charset?: string;
   /** `X-Accel-Expires`: seconds, `@<unix time>`, or 0 for "do not cache in nginx". */
   expires?: number | `@${number}`;
+  /**
+   * Remote files (blob, URL): the internal location that `proxy_pass`es to the URL in `header`
+   * (see the shipped nginx.conf), so nginx fetches the object and neither the app nor the client
+   * handles storage bytes or URLs. `false` streams remote files through the app instead.
+   * @default { location: '/_protected/remote/', header: 'x-accel-remote-url' }
+   */
+  remote?: false | { location?: string; header?: string };
 }
 
 export function nginx(options: NginxOptions): ProxyBackend {
@@ -38,6 +45,7 @@ export function nginx(options: NginxOptions): ProxyBackend {
   }
   return offloadBackend({
     name: 'nginx',
+    remote: remoteLocation(options.remote),
     header: 'x-accel-redirect',
     accepts: ['filesystem'],
     // nginx answers Range, If-None-Match and If-Modified-Since from its own ETag/Last-Modified.
@@ -47,4 +55,15 @@ export function nginx(options: NginxOptions): ProxyBackend {
     encode: percentEncodePath,
     extraHeaders,
   });
+}
+
+function remoteLocation(option: NginxOptions['remote']): { location: string; header: string } | undefined {
+  if (option === false) return undefined;
+  if (option !== undefined && (typeof option !== 'object' || option === null)) invalidOption('nginx.remote', 'must be false or { location, header }');
+  const location = option?.location ?? '/_protected/remote/';
+  const header = (option?.header ?? 'x-accel-remote-url').toLowerCase();
+  if (typeof location !== 'string' || !/^\/[\x21-\x7e]*$/.test(location) || location.includes('..')) invalidOption('nginx.remote.location', 'must be an internal location path like /_protected/remote/');
+  // The URL header must be one nginx hides from clients and one the app does not otherwise send.
+  if (!/^x-accel-[a-z0-9-]+$/.test(header) || header === 'x-accel-redirect') invalidOption('nginx.remote.header', 'must be an X-Accel-* header name other than X-Accel-Redirect');
+  return { location, header };
 }

@@ -71,8 +71,8 @@ export function record<TRecord>(options: RecordOptions<TRecord>): RecordSource<T
       }
       return {
         target: { ...located.target, record: found },
-        load: async () => {
-          const file = await located.load();
+        load: async (signal) => {
+          const file = await located.load(signal);
           if (!file) return null;
           try {
             return applyOverrides(file, described);

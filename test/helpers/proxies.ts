@@ -18,6 +18,11 @@ export interface ProxyOptions {
   mediaRoot: string;
   /** Where the rendered config, pid file and logs go. Default: a new dir under os.tmpdir(), removed by stop(). */
   runtimeDir?: string;
+  /**
+   * Further template values, e.g. nginx's remote-file `RESOLVER` (default `127.0.0.53`) and
+   * `CA_FILE` (default `/etc/ssl/certs/ca-certificates.crt`).
+   */
+  templateValues?: Record<string, string>;
 }
 
 export interface RunningProxy {
@@ -89,6 +94,9 @@ export async function startProxy(kind: ProxyKind, options: ProxyOptions): Promis
       MEDIA_ROOT: mediaRoot,
       RUNTIME_DIR: runtimeDir,
       MODULES_DIR: APACHE_MODULES_DIR,
+      RESOLVER: '127.0.0.53',
+      CA_FILE: '/etc/ssl/certs/ca-certificates.crt',
+      ...options.templateValues,
     };
     const configPath = join(runtimeDir, TEMPLATE[kind]);
     const template = await readFile(join(DEPLOY_DIR, TEMPLATE[kind]), 'utf8');

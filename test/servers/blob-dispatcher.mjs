@@ -1,0 +1,27 @@
+// Preload (`NODE_OPTIONS=--import <this file>`): Vercel Blob object hosts (*.blob.vercel-storage.com,
+// hard-coded in @vercel/blob) resolve to DOWNLOADVIEW_TEST_BLOB_IP, where the test's Blob server
+// listens on 443 with a certificate from the test CA (DOWNLOADVIEW_TEST_BLOB_CA). Only
+// name resolution changes: TLS, SNI and certificate checks stay as in production. Installed as the
+// global undici dispatcher, which @vercel/blob's undici, Node's fetch and Next's bundled undici all read.
+import { lookup } from 'node:dns';
+import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { rootCertificates } from 'node:tls';
+
+// The undici @vercel/blob itself resolves (not a dependency of this project of its own).
+const require = createRequire(import.meta.url);
+const { Agent, setGlobalDispatcher } = createRequire(require.resolve('@vercel/blob'))('undici');
+
+const ip = process.env.DOWNLOADVIEW_TEST_BLOB_IP;
+if (ip) {
+  const remap = (hostname, options, callback) => {
+    if (!/\.blob\.vercel-storage\.com$/.test(hostname)) return lookup(hostname, options, callback);
+    if (options?.all) return callback(null, [{ address: ip, family: 4 }]);
+    return callback(null, ip, 4);
+  };
+  // DOWNLOADVIEW_TEST_BLOB_CA adds the test CA for this dispatcher (NODE_EXTRA_CA_CERTS does it
+  // process-wide, but only when set before the process starts).
+  const caFile = process.env.DOWNLOADVIEW_TEST_BLOB_CA;
+  const ca = caFile ? [...rootCertificates, readFileSync(caFile, 'utf8')] : undefined;
+  setGlobalDispatcher(new Agent({ connect: { lookup: remap, ...(ca ? { ca } : {}) } }));
+}

@@ -1,0 +1,66 @@
+/**
+ * Everything remote sources talk to in a test or a benchmark, started together: a test CA, the Blob
+ * server (control API + HTTPS object host on a random 127.x.y.z:443) and the fault-injecting HTTP
+ * upstream. `nextEnv` is what a `next start` needs to reach them with the real @vercel/blob client.
+ */
+import { randomInt } from 'node:crypto';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { startBlobServer, type BlobServer } from './blob-server.js';
+import { makeTestCertificates, type TestCertificates } from './test-ca.js';
+import { startUpstreamServer, type UpstreamServer } from './upstream-server.js';
+
+export const blobDispatcherPreload = fileURLToPath(new URL('./blob-dispatcher.mjs', import.meta.url));
+
+export interface RemoteWorld {
+  certificates: TestCertificates;
+  blob: BlobServer;
+  upstream: UpstreamServer;
+  /** Environment for a process using @vercel/blob against this world (token passed separately). */
+  nextEnv: Record<string, string>;
+  close(): Promise<void>;
+}
+
+/** A loopback address other than the usual ones, so parallel runs each get their own :443. */
+function randomLoopback(): string {
+  return `127.${randomInt(100, 250)}.${randomInt(0, 250)}.${randomInt(2, 250)}`;
+}
+
+export async function startRemoteWorld(): Promise<RemoteWorld> {
+  let lastError: unknown;
+  for (let attempt = 0; attempt < 5; attempt += 1) {
+    const objectIp = randomLoopback();
+    const certificates = makeTestCertificates(['*.public.blob.vercel-storage.com', '*.private.blob.vercel-storage.com'], ['127.0.0.1', objectIp]);
+    try {
+      const blob = await startBlobServer({ objectIp, cert: certificates.cert, key: certificates.key });
+      const upstream = await startUpstreamServer();
+      const nextEnv = {
+        VERCEL_BLOB_API_URL: blob.apiUrl,
+        VERCEL_BLOB_RETRIES: '0',
+        DOWNLOADVIEW_TEST_BLOB_IP: objectIp,
+        DOWNLOADVIEW_TEST_BLOB_CA: certificates.caFile,
+        NODE_OPTIONS: `--import ${path.resolve(blobDispatcherPreload)}`,
+      };
+      return {
+        certificates,
+        blob,
+        upstream,
+        nextEnv,
+        async close() {
+          await Promise.all([blob.close(), upstream.close()]);
+          certificates.cleanup();
+        },
+      };
+    } catch (error) {
+      certificates.cleanup();
+      lastError = error;
+    }
+  }
+  throw lastError;
+}
+
+/** Point this process's @vercel/blob client at the world (for in-process tests). */
+export async function useRemoteWorldHere(world: RemoteWorld): Promise<void> {
+  for (const [name, value] of Object.entries(world.nextEnv)) if (name !== 'NODE_OPTIONS') process.env[name] = value;
+  await import(blobDispatcherPreload);
+}
