@@ -4,7 +4,7 @@
  */
 import { DownloadError } from './errors.js';
 import { errorResponse } from './http/responses.js';
-import { resolveOptions, type AuthorizeResult, type DownloadHandlerOptions, type ResolvedOptions } from './options.js';
+import { isRefusal, resolveOptions, type AuthorizeResult, type DownloadHandlerOptions, type ResolvedOptions } from './options.js';
 import { preconditionResponse, representationOf, serveFile, type ServeOptions } from './serve.js';
 import type { DownloadFile, FileTarget, Located, RouteContext, RouteParams } from './types.js';
 
@@ -84,7 +84,9 @@ function serveOptionsFor(file: DownloadFile, target: FileTarget, config: Resolve
 /** Map an authorize verdict other than `true` to a response. Anything unexpected denies. */
 function refusal(verdict: AuthorizeResult | undefined, config: ResolvedOptions): Response {
   if (verdict instanceof Response) return verdict;
-  if (verdict === 'unauthenticated') return errorResponse(401, { 'www-authenticate': config.wwwAuthenticate });
-  if (verdict === 'not-found') return errorResponse(404);
+  const kind = isRefusal(verdict) ? verdict.refuse : verdict;
+  if (kind === 'unauthenticated') return errorResponse(401, { 'www-authenticate': config.wwwAuthenticate });
+  if (kind === 'not-found') return errorResponse(404);
+  if (kind === 'gone' && isRefusal(verdict)) return errorResponse(410);
   return errorResponse(403);
 }

@@ -9,9 +9,24 @@ import type { DownloadFile, FileTarget, RequestContext, Source } from './types.j
 /**
  * What `authorize` may return. Only `true` allows; anything else denies (fail closed):
  * `false`/`'forbidden'` → 403, `'unauthenticated'` → 401, `'not-found'` → 404 (hide the file),
+ * a {@link Refusal} (one of those, or `'gone'` → 410, with a reason for the `onDownload` hook),
  * or your own `Response` (e.g. a redirect to the login page).
  */
-export type AuthorizeResult = boolean | 'forbidden' | 'unauthenticated' | 'not-found' | Response;
+export type AuthorizeResult = boolean | 'forbidden' | 'unauthenticated' | 'not-found' | Refusal | Response;
+
+/**
+ * A refusal that says why, for the application only: the client gets the plain status, the
+ * `onDownload` event gets `reason`. Signed links refuse this way (`reason: 'signed-link:expired'`).
+ * @example return { refuse: 'forbidden', reason: 'quota exceeded' };
+ */
+export interface Refusal {
+  readonly refuse: 'forbidden' | 'unauthenticated' | 'not-found' | 'gone';
+  readonly reason?: string;
+}
+
+export function isRefusal(verdict: unknown): verdict is Refusal {
+  return typeof verdict === 'object' && verdict !== null && !(verdict instanceof Response) && typeof (verdict as Refusal).refuse === 'string';
+}
 
 export type Authorize<TRecord> = (
   request: Request,

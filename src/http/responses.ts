@@ -4,6 +4,7 @@ const reasons: Record<number, string> = {
   401: 'Unauthorized',
   403: 'Forbidden',
   404: 'Not Found',
+  410: 'Gone',
   412: 'Precondition Failed',
   416: 'Range Not Satisfiable',
   500: 'Internal Server Error',

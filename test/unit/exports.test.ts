@@ -11,6 +11,7 @@ describe('public exports', () => {
       'apache',
       'backendFromEnv',
       'caddy',
+      'canonicalPath',
       'downloadHandler',
       'filesystem',
       'lighttpd',
@@ -18,7 +19,9 @@ describe('public exports', () => {
       'none',
       'record',
       'representationOf',
+      'secretsFromEnv',
       'serveFile',
+      'signedLinks',
       'virtual',
       'virtualFile',
     ]);
