@@ -2,21 +2,8 @@
 export { downloadHandler, type DownloadRouteHandler } from './handler.js';
 export type { Authorize, AuthorizeResult, DownloadHandlerOptions, PerFile, Refusal } from './options.js';
 export { DownloadError, type DownloadErrorCode } from './errors.js';
-export {
-  canonicalPath,
-  secretsFromEnv,
-  signedLinks,
-  type LinkClaims,
-  type LinkSecret,
-  type SignedLinkAuthorizeOptions,
-  type SignedLinkFailure,
-  type SignedLinkParams,
-  type SignedLinks,
-  type SignedLinksOptions,
-  type SignOptions,
-  type VerifyOptions,
-  type VerifyResult,
-} from './signed-links.js';
+export { canonicalPath, secretsFromEnv, signedLinks } from './signed-links.js';
+export type * from './signed-links.js';
 export { representationOf, serveFile, type Representation, type ServeOptions } from './serve.js';
 
 export { filesystem, type FilesystemOptions, type FilesystemSource } from './sources/filesystem.js';

@@ -39,7 +39,9 @@ export interface SignedLinkParams {
 export interface SignedLinksOptions {
   /**
    * The secrets, at least 32 bytes each: the first signs, every one verifies, so a new secret is
-   * rolled in by putting it first and the old one is retired later by removing it.
+   * rolled in by putting it first and the old one is retired later by removing it. Checked when
+   * `signedLinks()` is called, except while `next build` evaluates the module (the runtime's
+   * environment is not there yet): then on first use.
    * @default secretsFromEnv(): DOWNLOADVIEW_SECRET, then the comma-separated DOWNLOADVIEW_SECRET_FALLBACKS
    * @example { secret: [process.env.LINK_SECRET_2026!, process.env.LINK_SECRET_2025!] }
    */
@@ -128,6 +130,11 @@ export function secretsFromEnv(env: Readonly<Record<string, string | undefined>>
   return [secret, ...fallbacks];
 }
 
+/** Whether this module is being evaluated by `next build` (which sets NEXT_PHASE), not serving. */
+function isNextBuild(): boolean {
+  return processEnv().NEXT_PHASE === 'phase-production-build';
+}
+
 function processEnv(): Record<string, string | undefined> {
   // The edge runtime has a `process.env` too; a bare web runtime may have no `process` at all.
   return typeof process === 'undefined' ? {} : process.env;
@@ -142,7 +149,10 @@ function processEnv(): Record<string, string | undefined> {
  */
 export function signedLinks(options: SignedLinksOptions = {}): SignedLinks {
   if (typeof options !== 'object' || options === null) invalidOption('signedLinks options', 'must be an object');
-  const secrets = secretBytes(options.secret === undefined ? secretsFromEnv() : options.secret);
+  const readSecrets = (): Uint8Array<ArrayBuffer>[] => secretBytes(options.secret === undefined ? secretsFromEnv() : options.secret);
+  // `next build` evaluates route modules without the runtime's environment (no secret there, as a
+  // rule): then the secret is read and checked on first use instead (a 500 naming it if wrong).
+  const secrets = isNextBuild() ? undefined : readSecrets();
   const defaultExpiresIn = options.expiresIn ?? 900;
   if (!isPositiveSeconds(defaultExpiresIn)) invalidOption('expiresIn', 'must be a positive whole number of seconds');
   const clockSkew = options.clockSkew ?? 30;
@@ -157,7 +167,7 @@ export function signedLinks(options: SignedLinksOptions = {}): SignedLinks {
   // importKey is asynchronous: done once, on first use. The raw bytes stay in this closure only.
   let keys: Promise<CryptoKey[]> | undefined;
   const importedKeys = (): Promise<CryptoKey[]> =>
-    (keys ??= Promise.all(secrets.map((secret) => crypto.subtle.importKey('raw', secret, { name: 'HMAC', hash: 'SHA-256' }, false, ['sign', 'verify']))));
+    (keys ??= Promise.all((secrets ?? readSecrets()).map((secret) => crypto.subtle.importKey('raw', secret, { name: 'HMAC', hash: 'SHA-256' }, false, ['sign', 'verify']))));
 
   async function sign(path: string | readonly string[], signOptions: SignOptions = {}): Promise<string> {
     const url = urlToSign(path);

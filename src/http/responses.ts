@@ -1,6 +1,7 @@
 /** Fixed, body-safe responses for errors: no paths, no OS text, no success validators. */
 
 const reasons: Record<number, string> = {
+  400: 'Bad Request',
   401: 'Unauthorized',
   403: 'Forbidden',
   404: 'Not Found',

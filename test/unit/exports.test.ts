@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import * as main from '../../src/index.js';
-import * as guard from '../../src/path-guard.js';
+import * as proxy from '../../src/proxy.js';
 
 // A snapshot of the public runtime API: removing or renaming an export is a breaking change
 // and must show up here.
@@ -28,6 +28,6 @@ describe('public exports', () => {
   });
 
   it('next-downloadview/proxy', () => {
-    expect(Object.keys(guard).sort()).toEqual(['downloadPathGuard', 'unsafePathReason']);
+    expect(Object.keys(proxy).sort()).toEqual(['DEFAULT_STRIPPED_HEADERS', 'canonicalPath', 'downloadPathGuard', 'downloadProxy', 'secretsFromEnv', 'signedLinks', 'unsafePathReason']);
   });
 });
