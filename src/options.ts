@@ -4,6 +4,7 @@ import { isValidMediaType } from './http/content-type.js';
 import { isFieldValue, trimFieldValue } from './http/field-value.js';
 import type { ProxyBackend } from './proxies/backend.js';
 import { backendFromEnv } from './proxies/from-env.js';
+import type { DownloadHook } from './lifecycle.js';
 import type { DownloadFile, FileTarget, RequestContext, Source } from './types.js';
 
 /**
@@ -62,6 +63,14 @@ export interface DownloadHandlerOptions<TRecord = unknown> {
   onError?: (error: unknown, request: Request) => void;
   /** Told once per distinct reason when a file is streamed instead of offloaded. @default console.warn */
   onFallback?: (reason: string, request: Request) => void;
+  /**
+   * Called once per request the handler answered, after the outcome is known (a streamed body:
+   * when it ended, was cut by the client, or failed), on a later task: it never delays or breaks
+   * the response, and a hook that throws or rejects goes to `onError`. See docs/lifecycle.md.
+   * @default none
+   * @example onDownload: (event) => audit.log({ user: event.request.headers.get('x-user'), key: event.target?.key, outcome: event.outcome, bytes: event.bytesSent })
+   */
+  onDownload?: DownloadHook<TRecord>;
 }
 
 export interface ResolvedOptions {
@@ -77,6 +86,7 @@ export interface ResolvedOptions {
   backend: ProxyBackend;
   onError: (error: unknown, request: Request) => void;
   reportFallback: (reason: string, request: Request) => void;
+  onDownload?: DownloadHook;
 }
 
 /** A string `Headers` and Node send as given (ends trimmed): no control characters. */
@@ -89,6 +99,7 @@ export function resolveOptions<TRecord>(options: DownloadHandlerOptions<TRecord>
   const { source } = options;
   if (typeof source?.locate !== 'function') invalidOption('source', 'must be a source such as filesystem({ root })');
   if (options.authorize !== undefined && typeof options.authorize !== 'function') invalidOption('authorize', 'must be a function');
+  if (options.onDownload !== undefined && typeof options.onDownload !== 'function') invalidOption('onDownload', 'must be a function');
   if (options.cacheControl !== undefined && !isHeaderText(options.cacheControl)) {
     invalidOption('cacheControl', 'must be a header value without control characters');
   }
@@ -131,6 +142,7 @@ export function resolveOptions<TRecord>(options: DownloadHandlerOptions<TRecord>
     wwwAuthenticate,
     backend: options.backend ?? backendFromEnv(),
     onError,
+    onDownload: options.onDownload as DownloadHook | undefined,
     reportFallback(reason, request) {
       // Once per reason: a misconfiguration should be noticed, not flood the log per request.
       if (reported.has(reason)) return;
