@@ -29,7 +29,7 @@ export function isRefusal(verdict: unknown): verdict is Refusal {
   return typeof verdict === 'object' && verdict !== null && !(verdict instanceof Response) && typeof (verdict as Refusal).refuse === 'string';
 }
 
-export type Authorize<TRecord> = (
+export type Authorize<TRecord = unknown> = (
   request: Request,
   target: FileTarget<TRecord>,
   context: RequestContext,

@@ -11,7 +11,7 @@ export const exampleApp = path.join(repositoryRoot, 'example-app');
 function newestUnder(dir: string): number {
   let newest = 0;
   for (const entry of readdirSync(dir, { withFileTypes: true })) {
-    if (entry.name === '.next' || entry.name === 'node_modules' || entry.name === 'media') continue;
+    if (entry.name === '.next' || entry.name === 'node_modules' || entry.name === 'media' || entry.name === '.data') continue;
     const full = path.join(dir, entry.name);
     newest = Math.max(newest, entry.isDirectory() ? newestUnder(full) : statSync(full).mtimeMs);
   }

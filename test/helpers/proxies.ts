@@ -17,6 +17,8 @@ export interface ProxyOptions {
   mediaRoot: string;
   /** Where the rendered config, pid file and logs go. Default: a new dir under os.tmpdir(), removed by stop(). */
   runtimeDir?: string;
+  /** Port to listen on (127.0.0.1). Default: a free one. */
+  port?: number;
 }
 
 export interface RunningProxy {
@@ -78,8 +80,8 @@ export async function startProxy(kind: ProxyKind, options: ProxyOptions): Promis
 
   let lastError: unknown;
   // A port found free can be taken before the proxy binds it; try a few times.
-  for (let attempt = 0; attempt < 3; attempt++) {
-    const port = await freePort();
+  for (let attempt = 0; attempt < (options.port === undefined ? 3 : 1); attempt++) {
+    const port = options.port ?? (await freePort());
     const values: Record<string, string> = {
       LISTEN_PORT: String(port),
       UPSTREAM: `127.0.0.1:${options.upstreamPort}`,
