@@ -7,11 +7,12 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { createHash } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { chmodSync, cpSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ensureBuilt, exampleApp } from '../helpers/fixture.js';
+import { createMediaRoot } from '../helpers/media.js';
 import { hashedGet } from '../helpers/http.js';
 import { freePort, repositoryRoot } from '../helpers/next-server.js';
 import { PROXY_KINDS } from '../helpers/proxies.js';
@@ -21,9 +22,18 @@ const nonAscii = 'users/alice/Bericht für März.txt';
 const expected = readFileSync(path.join(exampleApp, 'media', nonAscii));
 const sha256 = (bytes: Buffer) => createHash('sha256').update(bytes).digest('hex');
 
+let media: ReturnType<typeof createMediaRoot>;
+
 beforeAll(async () => {
+  // A copy in a world-readable temp dir: the proxies run as `nobody` under root, and a clone may
+  // live where `nobody` cannot walk (/root/...).
+  media = createMediaRoot('dv-example-media-');
+  cpSync(path.join(exampleApp, 'media'), media.root, { recursive: true });
+  chmodSync(media.root, 0o755);
   await ensureBuilt(exampleApp);
 }, 300_000);
+
+afterAll(() => media?.cleanup());
 
 describe.each(PROXY_KINDS)('npm run example:proxy -- %s', (kind) => {
   let script: ChildProcess;
@@ -36,7 +46,7 @@ describe.each(PROXY_KINDS)('npm run example:proxy -- %s', (kind) => {
     const port = await freePort();
     script = spawn('bash', ['scripts/example-proxy.sh', kind], {
       cwd: repositoryRoot,
-      env: { ...process.env, PORT: String(port), DOWNLOADVIEW_SECRET: SECRET, DATA_DIR: dataDir, DOWNLOADVIEW_BACKEND: '', DOWNLOADVIEW_RULES: '' },
+      env: { ...process.env, PORT: String(port), DOWNLOADVIEW_SECRET: SECRET, DATA_DIR: dataDir, MEDIA_ROOT: media.root, DOWNLOADVIEW_BACKEND: '', DOWNLOADVIEW_RULES: '' },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     script.stdout!.on('data', (chunk) => (output += chunk));
