@@ -1,7 +1,10 @@
 /** next-downloadview: protected downloads for Next.js route handlers. Curated public exports. */
 export { downloadHandler, type DownloadRouteHandler } from './handler.js';
-export type { Authorize, AuthorizeResult, DownloadHandlerOptions, PerFile } from './options.js';
+export type { Authorize, AuthorizeResult, DownloadHandlerOptions, PerFile, Refusal } from './options.js';
 export { DownloadError, type DownloadErrorCode } from './errors.js';
+export type { DownloadEvent, DownloadFileInfo, DownloadHook, DownloadOutcome } from './lifecycle.js';
+export { canonicalPath, secretsFromEnv, signedLinks } from './signed-links.js';
+export type * from './signed-links.js';
 export { representationOf, serveFile, type Representation, type ServeOptions } from './serve.js';
 
 export { filesystem, type FilesystemOptions, type FilesystemSource } from './sources/filesystem.js';

@@ -4,16 +4,32 @@ import { isValidMediaType } from './http/content-type.js';
 import { isFieldValue, trimFieldValue } from './http/field-value.js';
 import type { ProxyBackend } from './proxies/backend.js';
 import { backendFromEnv } from './proxies/from-env.js';
+import type { DownloadHook } from './lifecycle.js';
 import type { DownloadFile, FileTarget, RequestContext, Source } from './types.js';
 
 /**
  * What `authorize` may return. Only `true` allows; anything else denies (fail closed):
  * `false`/`'forbidden'` → 403, `'unauthenticated'` → 401, `'not-found'` → 404 (hide the file),
+ * a {@link Refusal} (one of those, or `'gone'` → 410, with a reason for the `onDownload` hook),
  * or your own `Response` (e.g. a redirect to the login page).
  */
-export type AuthorizeResult = boolean | 'forbidden' | 'unauthenticated' | 'not-found' | Response;
+export type AuthorizeResult = boolean | 'forbidden' | 'unauthenticated' | 'not-found' | Refusal | Response;
 
-export type Authorize<TRecord> = (
+/**
+ * A refusal that says why, for the application only: the client gets the plain status, the
+ * `onDownload` event gets `reason`. Signed links refuse this way (`reason: 'signed-link:expired'`).
+ * @example return { refuse: 'forbidden', reason: 'quota exceeded' };
+ */
+export interface Refusal {
+  readonly refuse: 'forbidden' | 'unauthenticated' | 'not-found' | 'gone';
+  readonly reason?: string;
+}
+
+export function isRefusal(verdict: unknown): verdict is Refusal {
+  return typeof verdict === 'object' && verdict !== null && !(verdict instanceof Response) && typeof (verdict as Refusal).refuse === 'string';
+}
+
+export type Authorize<TRecord = unknown> = (
   request: Request,
   target: FileTarget<TRecord>,
   context: RequestContext,
@@ -53,6 +69,14 @@ export interface DownloadHandlerOptions<TRecord = unknown> {
   onError?: (error: unknown, request: Request) => void;
   /** Told once per distinct reason when a file is streamed instead of offloaded. @default console.warn */
   onFallback?: (reason: string, request: Request) => void;
+  /**
+   * Called once per request the handler answered, after the outcome is known (a streamed body:
+   * when it ended, was cut by the client, or failed), on a later task: it never delays or breaks
+   * the response, and a hook that throws or rejects goes to `onError`. See docs/lifecycle.md.
+   * @default none
+   * @example onDownload: (event) => audit.log({ user: event.request.headers.get('x-user'), key: event.target?.key, outcome: event.outcome, bytes: event.bytesSent })
+   */
+  onDownload?: DownloadHook<TRecord>;
 }
 
 export interface ResolvedOptions {
@@ -68,6 +92,7 @@ export interface ResolvedOptions {
   backend: ProxyBackend;
   onError: (error: unknown, request: Request) => void;
   reportFallback: (reason: string, request: Request) => void;
+  onDownload?: DownloadHook;
 }
 
 /** A string `Headers` and Node send as given (ends trimmed): no control characters. */
@@ -80,6 +105,7 @@ export function resolveOptions<TRecord>(options: DownloadHandlerOptions<TRecord>
   const { source } = options;
   if (typeof source?.locate !== 'function') invalidOption('source', 'must be a source such as filesystem({ root })');
   if (options.authorize !== undefined && typeof options.authorize !== 'function') invalidOption('authorize', 'must be a function');
+  if (options.onDownload !== undefined && typeof options.onDownload !== 'function') invalidOption('onDownload', 'must be a function');
   if (options.cacheControl !== undefined && !isHeaderText(options.cacheControl)) {
     invalidOption('cacheControl', 'must be a header value without control characters');
   }
@@ -122,6 +148,7 @@ export function resolveOptions<TRecord>(options: DownloadHandlerOptions<TRecord>
     wwwAuthenticate,
     backend: options.backend ?? backendFromEnv(),
     onError,
+    onDownload: options.onDownload as DownloadHook | undefined,
     reportFallback(reason, request) {
       // Once per reason: a misconfiguration should be noticed, not flood the log per request.
       if (reported.has(reason)) return;

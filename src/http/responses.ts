@@ -1,9 +1,11 @@
 /** Fixed, body-safe responses for errors: no paths, no OS text, no success validators. */
 
 const reasons: Record<number, string> = {
+  400: 'Bad Request',
   401: 'Unauthorized',
   403: 'Forbidden',
   404: 'Not Found',
+  410: 'Gone',
   412: 'Precondition Failed',
   416: 'Range Not Satisfiable',
   500: 'Internal Server Error',

@@ -12,6 +12,7 @@ import { gunzipSync } from 'node:zlib';
 import { chromium, type Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ensureBuilt, exampleApp, fixtureApp } from '../helpers/fixture.js';
+import { signedLinks } from '../../src/signed-links.js';
 import { createMediaRoot } from '../helpers/media.js';
 import { startNext, type RunningNext } from '../helpers/next-server.js';
 import { CHROMIUM_PATH, describeWith } from '../helpers/system.js';
@@ -323,10 +324,13 @@ describe('responses that are not the library’s', () => {
   });
 });
 
+const EXAMPLE_SECRET = 'content-length-example-secret-71c3e9a0d5b2';
+
 // A browser is the client this issue is for: Chromium must see the total size while downloading.
 describeWith(['chromium'])('a real browser (Chromium)', () => {
   let browser: Browser;
   let example: RunningNext;
+  let exampleData: string | undefined;
   let downloads: string;
   const size = 8 * MiB + 4321;
   const big = pattern(size, 31);
@@ -335,7 +339,9 @@ describeWith(['chromium'])('a real browser (Chromium)', () => {
     media.write('big.bin', big);
     downloads = mkdtempSync(path.join(tmpdir(), 'dv-downloads-'));
     await ensureBuilt(exampleApp);
-    example = await startNext(exampleApp, { MEDIA_ROOT: media.root });
+    // The example's files are private: a signed link (its secret) opens this one; its database goes to a temp dir.
+    exampleData = mkdtempSync(path.join(tmpdir(), 'dv-example-data-'));
+    example = await startNext(exampleApp, { MEDIA_ROOT: media.root, DOWNLOADVIEW_SECRET: EXAMPLE_SECRET, DATA_DIR: exampleData });
     browser = await chromium.launch({
       executablePath: CHROMIUM_PATH,
       args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
@@ -345,6 +351,7 @@ describeWith(['chromium'])('a real browser (Chromium)', () => {
   afterAll(async () => {
     await browser?.close();
     await example?.stop();
+    if (exampleData) rmSync(exampleData, { recursive: true, force: true });
     if (downloads) rmSync(downloads, { recursive: true, force: true });
   });
 
@@ -375,7 +382,8 @@ describeWith(['chromium'])('a real browser (Chromium)', () => {
   }
 
   it('sees the total size of a download from the example app while it runs', async () => {
-    const { progress, file } = await download(`${example.url}/files/big.bin`);
+    const link = await signedLinks({ secret: EXAMPLE_SECRET }).sign('/files/big.bin', { expiresIn: 600 });
+    const { progress, file } = await download(`${example.url}${link}`);
     const running = progress.filter((event) => event.state === 'inProgress');
     expect(running.length).toBeGreaterThan(0);
     // Known from the first report on (the first comes with the response head, 0 bytes received):

@@ -1,5 +1,6 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { downloadHandler, filesystem, type Authorize } from '../../src/index.js';
+import { assertDownload } from '../../src/testing/index.js';
 import { call, createMedia, releaseUnread, segments, type Media } from './support.js';
 
 let media: Media;
@@ -32,9 +33,7 @@ describe('authorize', () => {
     const missing = await call(GET, segments('no-such-file.txt'));
     // Denials look the same whether or not the file exists.
     for (const response of [existing, missing]) {
-      expect(response.status).toBe(status);
-      expect(await response.text()).toBe(text);
-      expect(response.headers.get('content-disposition')).toBeNull();
+      await assertDownload(response, { status, body: text, headers: { 'content-disposition': null, 'cache-control': 'no-store' } });
     }
   });
 
@@ -52,8 +51,7 @@ describe('authorize', () => {
   it('turns a throwing authorize into a 500 reported to onError, with no detail leaked', async () => {
     const onError = vi.fn();
     const response = await call(handlerWith(() => { throw new Error('db down at /var/secret'); }, onError), segments('hello.txt'));
-    expect(response.status).toBe(500);
-    expect(await response.text()).toBe('Internal Server Error\n');
+    await assertDownload(response, { status: 500, body: 'Internal Server Error\n' });
     expect(onError).toHaveBeenCalledWith(expect.objectContaining({ message: 'db down at /var/secret' }), expect.any(Request));
   });
 

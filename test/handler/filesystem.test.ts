@@ -3,7 +3,8 @@ import { mkdirSync, renameSync, rmSync, symlinkSync, utimesSync, writeFileSync }
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it, onTestFinished, vi } from 'vitest';
 import { downloadHandler, filesystem, type DownloadRouteHandler, type FilesystemSource } from '../../src/index.js';
-import { bodyOf, call, createMedia, expectBytes, headersOf, mapLoaded, openUnder, parseMultipart, releaseUnread, segments, type Media } from './support.js';
+import { assertDownload } from '../../src/testing/index.js';
+import { bodyOf, call, createMedia, expectBytes, fetchRoute, headersOf, mapLoaded, openUnder, parseMultipart, releaseUnread, segments, type Media } from './support.js';
 
 let media: Media;
 let source: FilesystemSource;
@@ -40,52 +41,48 @@ afterAll(() => {
 
 describe('downloadHandler(filesystem) GET', () => {
   it('sends the whole file with representation headers', async () => {
-    const response = await call(GET, segments('hello.txt'));
-    expect(response.status).toBe(200);
-    expect(await bodyOf(response)).toEqual(media.files['hello.txt']);
-    expect(Object.fromEntries(response.headers)).toMatchObject({
-      'content-type': 'text/plain; charset=utf-8',
-      'content-disposition': 'attachment; filename="hello.txt"',
-      'content-length': '14',
-      'cache-control': 'private, no-transform',
-      'x-content-type-options': 'nosniff',
-      'accept-ranges': 'bytes',
-      'last-modified': 'Thu, 01 Jan 2026 00:00:00 GMT',
-    });
+    const response = await fetchRoute(GET, '/files/hello.txt');
     expect(response.headers.get('etag')).toMatch(/^W\/"e-[0-9a-f]+"$/);
+    await assertDownload(response, {
+      filename: 'hello.txt',
+      disposition: 'attachment',
+      contentType: 'text/plain; charset=utf-8',
+      body: media.files['hello.txt']!,
+      headers: {
+        'content-disposition': 'attachment; filename="hello.txt"',
+        'content-length': '14',
+        'cache-control': 'private, no-transform',
+        'x-content-type-options': 'nosniff',
+        'accept-ranges': 'bytes',
+        'last-modified': 'Thu, 01 Jan 2026 00:00:00 GMT',
+      },
+    });
   });
 
   it('is byte-exact for a binary file larger than one chunk', async () => {
-    const response = await call(GET, segments('data.bin'));
-    expectBytes(await bodyOf(response), media.files['data.bin']);
+    await assertDownload(await fetchRoute(GET, '/files/data.bin'), { body: media.files['data.bin']!, contentType: 'application/octet-stream' });
   });
 
   it('serves nested keys and odd names, with an RFC 8187 filename*', async () => {
-    const response = await call(GET, segments('odd names/ré sumé 名前 ?#%.txt'));
-    expect(response.status).toBe(200);
-    expect(await bodyOf(response)).toEqual(media.files['odd names/ré sumé 名前 ?#%.txt']);
-    expect(response.headers.get('content-disposition')).toBe(
-      `attachment; filename="re sume __ _#_.txt"; filename*=UTF-8''r%C3%A9%20sum%C3%A9%20%E5%90%8D%E5%89%8D%20%3F#%25.txt`,
-    );
+    // As a browser asks for it: every segment percent-encoded once.
+    const response = await fetchRoute(GET, `/files/odd%20names/${encodeURIComponent('ré sumé 名前 ?#%.txt')}`);
+    await assertDownload(response, {
+      filename: 'ré sumé 名前 ?#%.txt',
+      body: media.files['odd names/ré sumé 名前 ?#%.txt']!,
+      headers: { 'content-disposition': `attachment; filename="re sume __ _#_.txt"; filename*=UTF-8''r%C3%A9%20sum%C3%A9%20%E5%90%8D%E5%89%8D%20%3F#%25.txt` },
+    });
   });
 
   it('sends an empty file as 200 with length 0', async () => {
-    const response = await call(GET, segments('empty.txt'));
-    expect(response.status).toBe(200);
-    expect(response.headers.get('content-length')).toBe('0');
-    expect((await bodyOf(response)).length).toBe(0);
+    await assertDownload(await fetchRoute(GET, '/files/empty.txt'), { size: 0, headers: { 'content-length': '0' } });
   });
 
   it('follows a symlink that stays inside the root', async () => {
-    const response = await call(GET, segments('alias.txt'));
-    expect(response.status).toBe(200);
-    expect(await bodyOf(response)).toEqual(media.files['hello.txt']);
+    await assertDownload(await fetchRoute(GET, '/files/alias.txt'), { body: media.files['hello.txt']! });
   });
 
   it('follows a symlinked directory inside the root, and names the file by its resolved path', async () => {
-    const response = await call(GET, segments('nested-link/deep/report.pdf'));
-    expect(response.status).toBe(200);
-    expect(await bodyOf(response)).toEqual(media.files['nested/deep/report.pdf']);
+    await assertDownload(await fetchRoute(GET, '/files/nested-link/deep/report.pdf'), { filename: 'report.pdf', contentType: 'application/pdf', body: media.files['nested/deep/report.pdf']! });
     const file = await filesystem({ root: media.root }).file('nested-link/deep/report.pdf')!.load();
     expect(file).toMatchObject({ path: path.join(media.root, 'nested/deep/report.pdf'), name: 'report.pdf', size: 5000 });
   });
@@ -118,18 +115,12 @@ describe('downloadHandler(filesystem) refusals', () => {
     ['FIFO', ['pipe']],
   ];
   it.each(refused)('404s a %s with a fixed body', async (_, parts) => {
-    const response = await call(GET, { path: parts });
-    expect(response.status).toBe(404);
-    expect(await response.text()).toBe('Not Found\n');
-    expect(response.headers.get('cache-control')).toBe('no-store');
-    expect(response.headers.get('etag')).toBeNull();
-    expect(response.headers.get('content-disposition')).toBeNull();
+    await assertDownload(await call(GET, { path: parts }), { status: 404, body: 'Not Found\n', headers: { 'cache-control': 'no-store', etag: null, 'content-disposition': null } });
   });
 
   it('serves a folder literally named %2e%2e: keys are decoded once (by Next), never again', async () => {
-    const response = await call(GET, { path: ['%2e%2e', 'hello.txt'] });
-    expect(response.status).toBe(200);
-    expect(await response.text()).toBe('literal');
+    // The browser's request for it: `%` itself encoded (%252e%252e), decoded once by Next.
+    await assertDownload(await fetchRoute(GET, '/files/%252e%252e/hello.txt'), { body: 'literal' });
   });
 
   it('404s when the route has no key param', async () => {

@@ -1,6 +1,7 @@
 import { writeFileSync } from 'node:fs';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { downloadHandler, filesystem, record, virtualFile, type DownloadRouteHandler } from '../../src/index.js';
+import { assertDownload } from '../../src/testing/index.js';
 import { bodyOf, call, createMedia, releaseUnread, type Media } from './support.js';
 
 interface Row {
@@ -48,13 +49,12 @@ afterAll(() => media.cleanup());
 describe('downloadHandler(record)', () => {
   it('serves the record file with every override honoured', async () => {
     const response = await call(GET, { id: '1' }, { headers: { 'x-user': 'alice' } });
-    expect(response.status).toBe(200);
-    expect(await bodyOf(response)).toEqual(media.files['nested/deep/report.pdf']);
-    expect(Object.fromEntries(response.headers)).toMatchObject({
-      'content-type': 'application/pdf',
-      'content-disposition': `attachment; filename="Rechnung 1 \\"alice\\".pdf"`,
-      'last-modified': 'Tue, 03 Feb 2026 04:05:06 GMT',
-      etag: '"row-1"',
+    await assertDownload(response, {
+      filename: 'Rechnung 1 "alice".pdf',
+      disposition: 'attachment',
+      contentType: 'application/pdf',
+      body: media.files['nested/deep/report.pdf']!,
+      headers: { 'content-disposition': `attachment; filename="Rechnung 1 \\"alice\\".pdf"`, 'last-modified': 'Tue, 03 Feb 2026 04:05:06 GMT', etag: '"row-1"' },
     });
   });
 
@@ -68,8 +68,7 @@ describe('downloadHandler(record)', () => {
 
   it('serves virtual content named by a record', async () => {
     const response = await call(GET, { id: '3' }, { headers: { 'x-user': 'alice' } });
-    expect(await response.text()).toBe('a,b\n');
-    expect(response.headers.get('etag')).toBe('"row-3"');
+    await assertDownload(response, { body: 'a,b\n', headers: { etag: '"row-3"' } });
   });
 
   it('uses the record ETag for conditional requests', async () => {

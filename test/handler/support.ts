@@ -4,6 +4,7 @@ import { mkdirSync, mkdtempSync, readdirSync, readlinkSync, rmSync, writeFileSyn
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { DownloadFile, DownloadRouteHandler, RouteParams, Source } from '../../src/index.js';
+import { callRoute } from '../../src/testing/index.js';
 
 export interface Media {
   root: string;
@@ -40,11 +41,18 @@ export interface CallOptions {
 
 const unread: Response[] = [];
 
-/** Call a route handler the way Next does: a Request and `{ params: Promise }`. */
+/** Call a route handler the way Next does (next-downloadview/testing's callRoute), tracking the body. */
 export async function call(handler: DownloadRouteHandler, params: RouteParams, options: CallOptions = {}): Promise<Response> {
-  const request = new Request('http://localhost/files/x', { method: options.method ?? 'GET', headers: options.headers, signal: options.signal });
-  const response = await handler(request, { params: Promise.resolve(params) });
-  if (!options.signal?.aborted) unread.push(response);
+  return track(await callRoute(handler, 'http://localhost/files/x', { ...options, params }), options.signal);
+}
+
+/** GET `url` through a handler mounted at `route` (params read from the URL, as Next does). */
+export async function fetchRoute(handler: DownloadRouteHandler, url: string, options: CallOptions & { route?: string } = {}): Promise<Response> {
+  return track(await callRoute(handler, url, { route: '/files/[...path]', ...options }), options.signal);
+}
+
+function track(response: Response, signal: AbortSignal | undefined): Response {
+  if (!signal?.aborted) unread.push(response);
   return response;
 }
 

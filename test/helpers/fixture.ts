@@ -11,20 +11,25 @@ export const exampleApp = path.join(repositoryRoot, 'example-app');
 function newestUnder(dir: string): number {
   let newest = 0;
   for (const entry of readdirSync(dir, { withFileTypes: true })) {
-    if (entry.name === '.next' || entry.name === 'node_modules' || entry.name === 'media') continue;
+    if (entry.name === '.next' || entry.name === 'node_modules' || entry.name === 'media' || entry.name === '.data') continue;
     const full = path.join(dir, entry.name);
     newest = Math.max(newest, entry.isDirectory() ? newestUnder(full) : statSync(full).mtimeMs);
   }
   return newest;
 }
 
-/** `tsc` to dist/ (the apps import the package through its exports map), then `next build` if stale. */
-export async function ensureBuilt(appDir: string): Promise<void> {
+/** `tsc` to dist/ when src/ changed since (the apps import the package through its exports map). */
+export function ensureLibraryBuilt(): void {
   const sourcesChanged = newestUnder(path.join(repositoryRoot, 'src'));
   const distIndex = path.join(repositoryRoot, 'dist/index.js');
   if (!existsSync(distIndex) || statSync(distIndex).mtimeMs < sourcesChanged) {
     execFileSync(process.execPath, [path.join(repositoryRoot, 'node_modules/typescript/bin/tsc'), '-p', path.join(repositoryRoot, 'tsconfig.json')], { stdio: 'inherit' });
   }
+}
+
+/** The library (ensureLibraryBuilt), then `next build` of `appDir` if stale. */
+export async function ensureBuilt(appDir: string): Promise<void> {
+  ensureLibraryBuilt();
   const buildId = path.join(appDir, '.next/BUILD_ID');
   const inputs = Math.max(newestUnder(appDir), newestUnder(path.join(repositoryRoot, 'dist')), statSync(path.join(repositoryRoot, 'next.config.mjs')).mtimeMs);
   if (!existsSync(buildId) || statSync(buildId).mtimeMs < inputs) await buildApp(appDir);

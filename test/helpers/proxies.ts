@@ -23,6 +23,8 @@ export interface ProxyOptions {
    * `CA_FILE` (default `/etc/ssl/certs/ca-certificates.crt`).
    */
   templateValues?: Record<string, string>;
+  /** Port to listen on (127.0.0.1). Default: a free one. */
+  port?: number;
 }
 
 export interface RunningProxy {
@@ -84,8 +86,8 @@ export async function startProxy(kind: ProxyKind, options: ProxyOptions): Promis
 
   let lastError: unknown;
   // A port found free can be taken before the proxy binds it; try a few times.
-  for (let attempt = 0; attempt < 3; attempt++) {
-    const port = await freePort();
+  for (let attempt = 0; attempt < (options.port === undefined ? 3 : 1); attempt++) {
+    const port = options.port ?? (await freePort());
     const values: Record<string, string> = {
       LISTEN_PORT: String(port),
       UPSTREAM: `127.0.0.1:${options.upstreamPort}`,

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import * as main from '../../src/index.js';
-import * as guard from '../../src/path-guard.js';
+import * as proxy from '../../src/proxy.js';
+import * as testing from '../../src/testing/index.js';
 
 // A snapshot of the public runtime API: removing or renaming an export is a breaking change
 // and must show up here.
@@ -12,6 +13,7 @@ describe('public exports', () => {
       'backendFromEnv',
       'blob',
       'caddy',
+      'canonicalPath',
       'downloadHandler',
       'filesystem',
       'lighttpd',
@@ -21,13 +23,19 @@ describe('public exports', () => {
       'redirect',
       'remote',
       'representationOf',
+      'secretsFromEnv',
       'serveFile',
+      'signedLinks',
       'virtual',
       'virtualFile',
     ]);
   });
 
   it('next-downloadview/proxy', () => {
-    expect(Object.keys(guard).sort()).toEqual(['downloadPathGuard', 'unsafePathReason']);
+    expect(Object.keys(proxy).sort()).toEqual(['DEFAULT_STRIPPED_HEADERS', 'canonicalPath', 'downloadPathGuard', 'downloadProxy', 'secretsFromEnv', 'signedLinks', 'unsafePathReason']);
+  });
+
+  it('next-downloadview/testing', () => {
+    expect(Object.keys(testing).sort()).toEqual(['assertDownload', 'assertOffload', 'callRoute', 'paramsFromUrl', 'parseContentDisposition']);
   });
 });
