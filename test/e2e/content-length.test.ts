@@ -15,7 +15,8 @@ import { ensureBuilt, exampleApp, fixtureApp } from '../helpers/fixture.js';
 import { signedLinks } from '../../src/signed-links.js';
 import { createMediaRoot } from '../helpers/media.js';
 import { startNext, type RunningNext } from '../helpers/next-server.js';
-import { CHROMIUM_PATH, describeWith } from '../helpers/system.js';
+import { describeWith } from '../helpers/suites.js';
+import { CHROMIUM_PATH } from '../helpers/system.js';
 
 const HINT = 'x-downloadview-length';
 const MiB = 1 << 20;

@@ -13,17 +13,16 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { signedLinks } from '../../src/signed-links.js';
 import { ensureBuilt, exampleApp } from '../helpers/fixture.js';
 import { startNext, type RunningNext } from '../helpers/next-server.js';
+import { describeWith } from '../helpers/suites.js';
+import { CHROMIUM_PATH } from '../helpers/system.js';
 
-const chromiumPath = '/usr/bin/chromium';
-const skipBrowser = !existsSync(chromiumPath) && !process.env.CI;
-if (skipBrowser) console.warn(`[example-browser] skipped: ${chromiumPath} is absent (scripts/install-system-deps.sh installs it); it runs, and must pass, when CI is set`);
 
 const SECRET = 'example-browser-test-secret-3b9f0c2e7a41d5';
 const media = path.join(exampleApp, 'media');
 const sha256 = (bytes: Buffer) => createHash('sha256').update(bytes).digest('hex');
 const onDisk = (key: string) => readFileSync(path.join(media, key));
 
-describe.skipIf(skipBrowser)('the example app in Chromium', () => {
+describeWith(['chromium'])('the example app in Chromium', () => {
   let server: RunningNext;
   let dataDir: string;
   let profile: string;
@@ -37,7 +36,7 @@ describe.skipIf(skipBrowser)('the example app in Chromium', () => {
     server = await startNext(exampleApp, { DOWNLOADVIEW_SECRET: SECRET, DATA_DIR: dataDir });
     profile = mkdtempSync(path.join(tmpdir(), 'dv-chromium-'));
     context = await chromium.launchPersistentContext(profile, {
-      executablePath: chromiumPath,
+      executablePath: CHROMIUM_PATH,
       headless: true,
       acceptDownloads: true,
       args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],

@@ -16,6 +16,7 @@ import { createMediaRoot } from '../helpers/media.js';
 import { hashedGet } from '../helpers/http.js';
 import { freePort, repositoryRoot } from '../helpers/next-server.js';
 import { PROXY_KINDS } from '../helpers/proxies.js';
+import { describeEachProxy } from '../helpers/suites.js';
 
 const SECRET = 'example-proxies-test-secret-0d4e8b1a6f93c2';
 const nonAscii = 'users/alice/Bericht für März.txt';
@@ -35,7 +36,7 @@ beforeAll(async () => {
 
 afterAll(() => media?.cleanup());
 
-describe.each(PROXY_KINDS)('npm run example:proxy -- %s', (kind) => {
+describeEachProxy(PROXY_KINDS)('npm run example:proxy -- %s', (kind) => {
   let script: ChildProcess;
   let output = '';
   let url: string;

@@ -13,6 +13,7 @@ import { hashedGet } from '../helpers/http.js';
 import { createMediaRoot, writeLargeFile, type LargeFile } from '../helpers/media.js';
 import { repositoryRoot, startNext, type RunningNext } from '../helpers/next-server.js';
 import { startProxy, type RunningProxy } from '../helpers/proxies.js';
+import { describeWith } from '../helpers/suites.js';
 
 const MiB = 1 << 20;
 const proxyApp = path.join(repositoryRoot, 'test/fixtures/proxy-app');
@@ -128,7 +129,7 @@ describe('onDownload through next start (the app streams)', () => {
   });
 });
 
-describe('onDownload behind nginx (offloaded)', () => {
+describeWith(['nginx'])('onDownload behind nginx (offloaded)', () => {
   let server: RunningNext;
   let proxy: RunningProxy;
   let runtimeDir: string;

@@ -10,7 +10,7 @@ import { hashedGet, rawGet } from '../helpers/http.js';
 import { createMediaRoot, writeLargeFile, type LargeFile } from '../helpers/media.js';
 import { startNext, type RunningNext } from '../helpers/next-server.js';
 import { peersOfPort } from '../helpers/process.js';
-import { describeEachProxy } from '../helpers/system.js';
+import { describeEachProxy } from '../helpers/suites.js';
 import { PROXY_KINDS, startProxy, type ProxyKind, type RunningProxy } from '../helpers/proxies.js';
 
 const MiB = 1 << 20;

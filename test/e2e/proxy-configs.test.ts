@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startOffloadUpstream, type OffloadUpstream } from '../helpers/offload-upstream.js';
-import { describeEachProxy, describeWith } from '../helpers/system.js';
+import { describeEachProxy, describeWith } from '../helpers/suites.js';
 import { PROXY_KINDS, renderTemplate, startProxy, type ProxyKind, type RunningProxy } from '../helpers/proxies.js';
 
 const APP_HEADERS = {

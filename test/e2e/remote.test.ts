@@ -17,7 +17,7 @@ import { hashedGet, sha256 } from '../helpers/http.js';
 import { createMediaRoot } from '../helpers/media.js';
 import { repositoryRoot, startNext, type RunningNext } from '../helpers/next-server.js';
 import { startProxy, type ProxyKind, type RunningProxy } from '../helpers/proxies.js';
-import { describeEachProxy, describeWith } from '../helpers/system.js';
+import { describeEachProxy, describeWith } from '../helpers/suites.js';
 import { startDnsServer, type DnsServer } from '../servers/dns-server.js';
 import { startRemoteWorld, useRemoteWorldHere, type RemoteWorld } from '../servers/remote-world.js';
 import { storedObject } from '../servers/upstream-server.js';
