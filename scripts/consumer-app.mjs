@@ -307,7 +307,12 @@ function consumerLockfile(appName, roots, library) {
     reached.set(lockPath, true);
     queue.push([lockPath, true]);
   }
-  follow('', library.manifest.dependencies, true);
+  const { dependencies: libraryDependencies, optionalDependencies, peerDependencies, peerDependenciesMeta } = library.manifest;
+  follow('', libraryDependencies, true);
+  follow('', optionalDependencies, false);
+  // A peer the app already has as a root (next) is that root, not the repository's copy.
+  const otherPeers = Object.fromEntries(Object.entries(peerDependencies ?? {}).filter(([name]) => !roots.has(name)));
+  follow('', otherPeers, true, peerDependenciesMeta);
   while (queue.length > 0) {
     const [lockPath, required] = /** @type {[string, boolean]} */ (queue.shift());
     const entry = /** @type {LockEntry} */ (packages[lockPath]);
@@ -341,7 +346,7 @@ function consumerLockfile(appName, roots, library) {
     if (name !== undefined && target !== `node_modules/${name}` && !target.endsWith(`/node_modules/${name}`)) entry.name = name;
     appPackages[target] = required ? entry : { ...entry, optional: true };
   }
-  const { name, version, license, dependencies: libraryDependencies, peerDependencies, engines } = library.manifest;
+  const { name, version, license, engines } = library.manifest;
   appPackages[`node_modules/${name}`] = {
     version,
     resolved: `file:${library.fileName}`,
@@ -349,7 +354,9 @@ function consumerLockfile(appName, roots, library) {
     license,
     ...(libraryDependencies ? { dependencies: libraryDependencies } : {}),
     ...(engines ? { engines } : {}),
+    ...(optionalDependencies ? { optionalDependencies } : {}),
     ...(peerDependencies ? { peerDependencies } : {}),
+    ...(peerDependenciesMeta ? { peerDependenciesMeta } : {}),
   };
   return {
     packageJson: { name: appName, version: '0.0.0', private: true, dependencies },
@@ -377,6 +384,21 @@ function proxyToMiddleware(dir) {
 }
 
 /**
+ * Packages an app needs beyond Next, React and TypeScript, named in its own package.json (its
+ * `dependencies` and `devDependencies`; the versions written there are ignored): each is installed
+ * at the version the repository's lockfile pins, so it must be one of the repository's
+ * dependencies or devDependencies too.
+ * @param {string} source
+ * @returns {string[]}
+ */
+function declaredPackages(source) {
+  const file = path.join(source, 'package.json');
+  if (!existsSync(file)) return [];
+  const manifest = JSON.parse(readFileSync(file, 'utf8'));
+  return Object.keys({ ...manifest.dependencies, ...manifest.devDependencies }).filter((name) => name !== 'next' && name !== 'next-downloadview');
+}
+
+/**
  * A short name for an app directory: its path in the repository, e.g. `test-fixtures-app`.
  * @param {string} sourceDir
  */
@@ -389,15 +411,16 @@ function appNameOf(sourceDir) {
 /**
  * Install the app in `sourceDir` as a consumer of the packed library and `next build` it, once per
  * content: the same app, tarball and Next version give the same directory, already built.
- * @param {string} sourceDir an app folder (app/, next.config.*, tsconfig.json, ...) with no package.json of its own
+ * @param {string} sourceDir an app folder (app/, next.config.*, tsconfig.json, ...); a package.json
+ *   there may name further packages the app needs (see declaredPackages)
  * @param {{ nextMajor?: number }} [options] the Next major to install (default: the repository's `next`)
  * @returns {Promise<InstalledApp>}
  */
 export async function installApp(sourceDir, options = {}) {
   const source = path.resolve(sourceDir);
-  if (existsSync(path.join(source, 'package.json'))) throw new Error(`consumer-app: ${source} has its own package.json; the installer writes it`);
   const pinned = pinnedNextVersions();
-  const defaultMajor = Number(String(rootLockfile().packages['node_modules/next']?.version).split('.')[0]);
+  const { packages } = rootLockfile();
+  const defaultMajor = Number(String(packages['node_modules/next']?.version).split('.')[0]);
   const nextMajor = options.nextMajor ?? defaultMajor;
   const next = pinned.get(nextMajor);
   if (!next) throw new Error(`consumer-app: no Next ${nextMajor} is pinned in package.json (have: ${[...pinned.keys()].join(', ')})`);
@@ -406,6 +429,10 @@ export async function installApp(sourceDir, options = {}) {
   const appName = appNameOf(source);
   /** @type {Map<string, string>} */
   const roots = new Map([['next', `node_modules/${next.alias}`], ...APP_PACKAGES.map((name) => /** @type {[string, string]} */ ([name, `node_modules/${name}`]))]);
+  for (const name of declaredPackages(source)) {
+    if (!packages[`node_modules/${name}`]) throw new Error(`consumer-app: ${source}/package.json needs ${name}, which the repository does not pin: add it to the root devDependencies`);
+    roots.set(name, `node_modules/${name}`);
+  }
   const { packageJson, lockfile } = consumerLockfile(appName, roots, library);
   const key = sha256(
     [library.integrity, hashTree(source, ['.']), JSON.stringify(lockfile), readFileSync(fileURLToPath(import.meta.url), 'utf8')].join('\n'),
