@@ -91,7 +91,9 @@ function hashTree(base, entries) {
 
 /**
  * The environment for a nested npm or next: without the variables an outer `npm test` exports
- * (npm_config_local_prefix would point the nested npm back at the repository).
+ * (npm_config_local_prefix would point the nested npm back at the repository), and without the
+ * library's own settings, which belong to `next start` (a DOWNLOADVIEW_BACKEND left in the shell
+ * must not reach `next build`, which loads the route modules).
  */
 function childEnv() {
   /** @type {NodeJS.ProcessEnv} */
@@ -99,7 +101,7 @@ function childEnv() {
   const keep = new Set(['npm_config_cache', 'npm_config_userconfig', 'npm_config_globalconfig', 'npm_config_cafile', 'npm_config_registry']);
   for (const [name, value] of Object.entries(process.env)) {
     if (/^npm_/i.test(name) && !keep.has(name.toLowerCase())) continue;
-    if (name === 'INIT_CWD' || name === 'NODE_ENV') continue;
+    if (name === 'INIT_CWD' || name === 'NODE_ENV' || name.startsWith('DOWNLOADVIEW_')) continue;
     env[name] = value;
   }
   return env;
