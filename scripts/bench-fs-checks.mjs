@@ -16,6 +16,10 @@ const root = path.join(base, 'current', 'media');
 const file = path.join(root, 'a.txt');
 const fd = openSync(file, constants.O_RDONLY);
 
+/**
+ * @param {string} label
+ * @param {() => unknown} run
+ */
 function time(label, run) {
   for (let i = 0; i < 10_000; i += 1) run();
   const start = process.hrtime.bigint();

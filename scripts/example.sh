@@ -1,14 +1,19 @@
 #!/usr/bin/env bash
-# `npm run example`: builds the library and the example app, then serves it with `next start` on
-# 127.0.0.1:${PORT:-3000}: sign in as Alice or Bob, download your files, invoices from the SQLite
-# database the app creates in example-app/.data/ on first run, a generated CSV, and share a file
-# for 60 s. No proxy (the app streams); `npm run example:proxy -- nginx` runs it behind a proxy.
+# `npm run example`: the example app as a user's app meets the library: the checkout is packed
+# (`npm pack`), example-app/ is copied outside the repository, installs that tarball with Next and
+# React, is built there (scripts/consumer-app.mjs; a second run with nothing changed reuses it),
+# and serves with `next start` on 127.0.0.1:${PORT:-3000}: sign in as Alice or Bob, download your
+# files, invoices from the SQLite database the app creates in example-app/.data/ on first run, a
+# generated CSV, and share a file for 60 s. No proxy (the app streams); `npm run example:proxy --
+# nginx` runs it behind a proxy. MEDIA_ROOT and DATA_DIR override the folders.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/ensure-node-modules.sh
-npm run --silent build
 source scripts/example-secret.sh
-cd example-app
+app=$(node scripts/consumer-app.mjs example-app)
 export NEXT_TELEMETRY_DISABLED=1
-node ../node_modules/next/dist/bin/next build
-exec node ../node_modules/next/dist/bin/next start -H 127.0.0.1 -p "${PORT:-3000}"
+export MEDIA_ROOT="${MEDIA_ROOT:-$PWD/example-app/media}"
+export DATA_DIR="${DATA_DIR:-$PWD/example-app/.data}"
+echo "example: $app (files from $MEDIA_ROOT, data in $DATA_DIR)" >&2
+cd "$app"
+exec node node_modules/next/dist/bin/next start -H 127.0.0.1 -p "${PORT:-3000}"

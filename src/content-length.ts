@@ -108,17 +108,26 @@ function declareLength(response: CountedResponse, originals: Originals, args: [n
   // Fold headers given to writeHead into the progressive API (what Node itself does once
   // setHeader was used, and what Next's `compress` does too), so one view decides everything.
   if (inline) setInlineHeaders(response, inline);
-  const hint = response.getHeader(LENGTH_HINT_HEADER);
+  const hint = singleValue(response.getHeader(LENGTH_HINT_HEADER));
   // Always removed: the token must never reach a client, valid or not.
   response.removeHeader(LENGTH_HINT_HEADER);
-  // A header appended twice (an array) is not one trusted value; a forged token is no value.
-  const length = typeof hint === 'string' ? readLengthHint(hint) : undefined;
+  const length = readLengthHint(hint);
   if (length !== undefined && mayDeclareLength(response, statusCode | 0, length)) {
     response.setHeader('content-length', String(length));
     // HEAD sends no body to count (RFC 9110 §9.3.2: the length is the one GET would send).
     if (response.req?.method !== 'HEAD') response[declaredKey] = { remaining: length, held: undefined, failed: false };
   }
   return typeof reason === 'string' ? originals.writeHead.call(response, statusCode, reason) : originals.writeHead.call(response, statusCode);
+}
+
+/**
+ * The one value of a header, or `undefined`. Next 15 stores every header it copies from a route's
+ * `Response` as an array, one element for one value (next@15 base-http/node.js `appendHeader`);
+ * Next 16 keeps a plain string. A header given twice is not one trusted value.
+ */
+function singleValue(value: number | string | string[] | undefined): string | undefined {
+  if (typeof value === 'string') return value;
+  return Array.isArray(value) && value.length === 1 ? value[0] : undefined;
 }
 
 /** Every condition under which a trusted length may become `Content-Length`. */

@@ -1,4 +1,15 @@
 // Benchmark app: every Next.js target of `npm run bench`, built once and started per target.
-import { appConfig } from '../../next.config.mjs';
+// It imports `next-downloadview` from this repository's dist/ (package self-reference), which lies
+// outside the app's folder: Turbopack and file tracing must start at the repository root.
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 
-export default appConfig();
+const repositoryRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+
+/** @type {import('next').NextConfig} */
+const config = {
+  turbopack: { root: repositoryRoot },
+  outputFileTracingRoot: repositoryRoot,
+};
+
+export default config;

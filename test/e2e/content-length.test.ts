@@ -11,7 +11,7 @@ import path from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { chromium, type Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ensureBuilt, exampleApp, fixtureApp } from '../helpers/fixture.js';
+import { ensureBuilt, exampleApp, fixtureApp, nextMajor } from '../helpers/fixture.js';
 import { signedLinks } from '../../src/signed-links.js';
 import { createMediaRoot } from '../helpers/media.js';
 import { startNext, type RunningNext } from '../helpers/next-server.js';
@@ -105,7 +105,7 @@ function exchange(server: RunningNext, target: string, headers: Record<string, s
 
 const sha = (bytes: Uint8Array): string => createHash('sha256').update(bytes).digest('hex');
 
-describe('without the hook (Next 16 as shipped)', () => {
+describe(`without the hook (Next ${nextMajor} as shipped)`, () => {
   it('sends the library’s full download chunked, without Content-Length', async () => {
     const response = await exchange(plain, '/files/data.bin');
     expect(response.status).toBe(200);
@@ -242,7 +242,8 @@ describe('compression', () => {
     expect(response.body.toString()).toBe(text);
   });
 
-  it('never keeps a stale length on a response Next gzips', async () => {
+  // Next 15 compresses no route-handler response at all: pinned in next-versions.test.ts.
+  it.skipIf(nextMajor < 16)('never keeps a stale length on a response Next gzips', async () => {
     // The library's headers with no-transform dropped: Next's compress takes it, with and without the hook.
     for (const server of [plain, hooked]) {
       const response = await exchange(server, '/length-hint/transformable', { 'accept-encoding': 'gzip' });

@@ -1,12 +1,31 @@
 /** Build and start a real Next.js app (`next build` + `next start`) on 127.0.0.1. */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
+import { existsSync } from 'node:fs';
 import { createServer } from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 export const repositoryRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
-const nextBin = path.join(repositoryRoot, 'node_modules/next/dist/bin/next');
+
+/** Repository app folder → its installed copy outside the repository (see fixture.ts). */
+const installedApps = new Map<string, string>();
+
+/** Make `startNext(appDir)` and `buildApp(appDir)` use `installedDir`, the app as a user installs it. */
+export function registerInstalledApp(appDir: string, installedDir: string): void {
+  installedApps.set(path.resolve(appDir), installedDir);
+}
+
+/** The directory to run: the installed copy of a registered app, else `appDir` itself (the bench app). */
+export function runnableApp(appDir: string): string {
+  return installedApps.get(path.resolve(appDir)) ?? appDir;
+}
+
+/** The app's own Next (an installed app has one), else the repository's. */
+function nextBinFor(appDir: string): string {
+  const own = path.join(appDir, 'node_modules/next/dist/bin/next');
+  return existsSync(own) ? own : path.join(repositoryRoot, 'node_modules/next/dist/bin/next');
+}
 
 const baseEnv = (): NodeJS.ProcessEnv => ({
   ...process.env,
@@ -19,7 +38,8 @@ const baseEnv = (): NodeJS.ProcessEnv => ({
 
 /** `next build` in `appDir`; rejects with the build output when it fails. */
 export async function buildApp(appDir: string, env: NodeJS.ProcessEnv = {}): Promise<void> {
-  const child = spawn(process.execPath, [nextBin, 'build'], { cwd: appDir, env: { ...baseEnv(), ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  appDir = runnableApp(appDir);
+  const child = spawn(process.execPath, [nextBinFor(appDir), 'build'], { cwd: appDir, env: { ...baseEnv(), ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
   child.stdout.on('data', (chunk) => (output += chunk));
   child.stderr.on('data', (chunk) => (output += chunk));
@@ -53,6 +73,8 @@ export async function freePort(): Promise<number> {
  * again on another port, up to three times.
  */
 export async function startNext(appDir: string, env: NodeJS.ProcessEnv = {}): Promise<RunningNext> {
+  appDir = runnableApp(appDir);
+  if (!existsSync(path.join(appDir, '.next/BUILD_ID'))) throw new Error(`${appDir} is not built: call ensureBuilt(appDir) first (test/helpers/fixture.ts)`);
   for (let attempt = 1; ; attempt += 1) {
     try {
       return await startNextOnce(appDir, env);
@@ -72,7 +94,7 @@ const answers = (url: string): Promise<boolean> =>
 
 async function startNextOnce(appDir: string, env: NodeJS.ProcessEnv): Promise<RunningNext> {
   const port = await freePort();
-  const child: ChildProcess = spawn(process.execPath, [nextBin, 'start', '-H', '127.0.0.1', '-p', String(port)], {
+  const child: ChildProcess = spawn(process.execPath, [nextBinFor(appDir), 'start', '-H', '127.0.0.1', '-p', String(port)], {
     cwd: appDir,
     env: { ...baseEnv(), ...env },
     stdio: ['ignore', 'pipe', 'pipe'],

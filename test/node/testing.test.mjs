@@ -1,5 +1,5 @@
 // The testing helpers under node:test, imported by package name as a user would (no vitest here):
-// proof that `next-downloadview/testing` is runner-agnostic. Run by test/unit/node-test.test.ts.
+// proof that `next-downloadview/testing` is runner-agnostic. Run by test/e2e/node-test.test.ts inside an installed app.
 import assert, { AssertionError } from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -8,7 +8,8 @@ import { after, before, test } from 'node:test';
 import { downloadHandler, filesystem, nginx } from 'next-downloadview';
 import { assertDownload, assertOffload, callRoute } from 'next-downloadview/testing';
 
-let root;
+/** @type {string} */
+let root = '';
 before(() => {
   root = mkdtempSync(path.join(tmpdir(), 'dv-node-test-'));
   writeFileSync(path.join(root, 'Bericht für März.txt'), 'Grüße\n');

@@ -14,8 +14,14 @@ const { Agent, setGlobalDispatcher } = createRequire(require.resolve('@vercel/bl
 
 const ip = process.env.DOWNLOADVIEW_TEST_BLOB_IP;
 if (ip) {
+  /**
+   * dns.lookup's signature, as undici's `connect.lookup` calls it.
+   * @param {string} hostname
+   * @param {import('node:dns').LookupOptions} options
+   * @param {(error: NodeJS.ErrnoException | null, address: string | import('node:dns').LookupAddress[], family?: number) => void} callback
+   */
   const remap = (hostname, options, callback) => {
-    if (!/\.blob\.vercel-storage\.com$/.test(hostname)) return lookup(hostname, options, callback);
+    if (!/\.blob\.vercel-storage\.com$/.test(hostname)) return lookup(hostname, options, /** @type {any} */ (callback));
     if (options?.all) return callback(null, [{ address: ip, family: 4 }]);
     return callback(null, ip, 4);
   };

@@ -101,6 +101,29 @@ describe('registerContentLength', () => {
     else expect(received.headers['content-length']).toBeUndefined();
   });
 
+  it('reads a hint stored as a one-element array (Next 15 stores every header that way)', async () => {
+    // next@15 base-http/node.js appendHeader(): setHeader(name, [...current, value]) even for the first value.
+    handle = (res) => {
+      res.setHeader(LENGTH_HINT_HEADER, [hint(4)]);
+      res.end('four');
+    };
+    const received = await get();
+    expect(received.headers['content-length']).toBe('4');
+    expect(received.headers[LENGTH_HINT_HEADER]).toBeUndefined();
+    expect(received.body).toBe('four');
+  });
+
+  it('trusts no hint given twice, even with the valid token', async () => {
+    handle = (res) => {
+      res.setHeader(LENGTH_HINT_HEADER, [hint(4), hint(4)]);
+      res.end('four');
+    };
+    const received = await get();
+    expect(received.headers['content-length']).toBeUndefined();
+    expect(received.headers[LENGTH_HINT_HEADER]).toBeUndefined();
+    expect(received.body).toBe('four');
+  });
+
   it('ignores a forged token and any status other than 200/206, but still strips the header', async () => {
     handle = (res) => {
       res.setHeader(LENGTH_HINT_HEADER, '4;forged');
