@@ -106,7 +106,7 @@ describe('npm pack', () => {
     expect(manifest.sideEffects).toBe(false);
     expect(manifest.peerDependencies).toEqual({ next: '^15.5.0 || ^16.0.0' });
     expect(manifest.private).toBeUndefined();
-    expect(Object.keys(manifest.exports)).toEqual(['.', './instrumentation', './proxy', './package.json']);
+    expect(Object.keys(manifest.exports)).toEqual(['.', './instrumentation', './proxy', './testing', './package.json']);
   });
 });
 
@@ -132,6 +132,6 @@ describe('arethetypeswrong --profile esm-only', () => {
     const { analysis } = JSON.parse((await attw('json')).output) as { analysis: { problems: { kind: string; resolutionKind?: string }[]; entrypoints: Record<string, unknown> } };
     const counted = analysis.problems.filter((problem) => problem.resolutionKind !== 'node10' && problem.resolutionKind !== 'node16-cjs');
     expect(counted, table.output).toEqual([]);
-    expect(Object.keys(analysis.entrypoints)).toEqual(['.', './instrumentation', './proxy', './package.json']);
+    expect(Object.keys(analysis.entrypoints)).toEqual(['.', './instrumentation', './proxy', './testing', './package.json']);
   });
 });
