@@ -17,6 +17,8 @@ export interface ProxyOptions {
   mediaRoot: string;
   /** Where the rendered config, pid file and logs go. Default: a new dir under os.tmpdir(), removed by stop(). */
   runtimeDir?: string;
+  /** Changes the rendered config before the proxy reads it (the bench adds a static location). */
+  configure?: (config: string) => string;
 }
 
 export interface RunningProxy {
@@ -91,7 +93,8 @@ export async function startProxy(kind: ProxyKind, options: ProxyOptions): Promis
     };
     const configPath = join(runtimeDir, TEMPLATE[kind]);
     const template = await readFile(join(DEPLOY_DIR, TEMPLATE[kind]), 'utf8');
-    await writeFile(configPath, renderTemplate(template, values));
+    const rendered = renderTemplate(template, values);
+    await writeFile(configPath, options.configure ? options.configure(rendered) : rendered);
 
     const { command, args, env } = commandFor(kind, configPath, runtimeDir);
     const child = spawn(resolveBinary(command), args, {
