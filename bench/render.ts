@@ -133,7 +133,7 @@ function resultSections(results: BenchResults, summary: Summary, headingLevel: s
     '',
     `${headingLevel} Targets`,
     '',
-    'PASS when the whole 95% interval is at or above the target, MISS when all of it is below, UNDECIDED otherwise (or with too few samples: at least 6 pairs from 2 servers).',
+    'PASS when the whole 95% interval is at or above the target (memory: at or below the limit), MISS when all of it is on the other side, UNDECIDED otherwise or with too little data (at least 6 valid pairs from 2 servers; for memory, 5 rounds).',
     '',
     ...verdictTable(judged),
     '',

@@ -98,29 +98,37 @@ export function bootstrapMedian(clusters: readonly (readonly number[])[], option
 
 export type Verdict = 'PASS' | 'MISS' | 'UNDECIDED';
 
-/** At least this many values, from at least this many servers, before an interval may decide. */
-export const MIN_VALUES_FOR_VERDICT = 6;
-export const MIN_CLUSTERS_FOR_VERDICT = 2;
+/** How much an interval needs before it may decide: values, and clusters (servers) they come from. */
+export interface Enough {
+  values: number;
+  clusters: number;
+  /** What one value is, for the message: a pair of samples, or a round of the memory test. */
+  unit: string;
+}
+
+/** Throughput pairs: at least 6, from at least 2 servers (one server's samples say nothing about the next). */
+export const ENOUGH_PAIRS: Enough = { values: 6, clusters: 2, unit: 'valid pair' };
 
 /** Why `interval` may not decide anything yet, or undefined when it may. */
-export function tooThin(interval: Interval | undefined): string | undefined {
-  if (!interval) return 'no valid samples';
-  if (interval.n < MIN_VALUES_FOR_VERDICT) return `only ${interval.n} valid sample${interval.n === 1 ? '' : 's'} (need ${MIN_VALUES_FOR_VERDICT})`;
-  if (interval.clusters < MIN_CLUSTERS_FOR_VERDICT) return `samples from ${interval.clusters} server${interval.clusters === 1 ? '' : 's'} only (need ${MIN_CLUSTERS_FOR_VERDICT})`;
+export function tooThin(interval: Interval | undefined, enough: Enough = ENOUGH_PAIRS): string | undefined {
+  const plural = (count: number, word: string): string => `${count} ${word}${count === 1 ? '' : 's'}`;
+  if (!interval) return `no ${enough.unit}s`;
+  if (interval.n < enough.values) return `only ${plural(interval.n, enough.unit)} (need ${enough.values})`;
+  if (interval.clusters < enough.clusters) return `${plural(interval.n, enough.unit)} from ${plural(interval.clusters, 'server')} only (need ${enough.clusters})`;
   return undefined;
 }
 
 /** A "higher is better" target: PASS when the whole interval is at or above `minimum`, MISS when all of it is below. */
-export function verdictAtLeast(interval: Interval | undefined, minimum: number): Verdict {
-  if (!interval || tooThin(interval)) return 'UNDECIDED';
+export function verdictAtLeast(interval: Interval | undefined, minimum: number, enough: Enough = ENOUGH_PAIRS): Verdict {
+  if (!interval || tooThin(interval, enough)) return 'UNDECIDED';
   if (interval.low >= minimum) return 'PASS';
   if (interval.high < minimum) return 'MISS';
   return 'UNDECIDED';
 }
 
 /** A "lower is better" limit: PASS when the whole interval is at or below `maximum`, MISS when all of it is above. */
-export function verdictAtMost(interval: Interval | undefined, maximum: number): Verdict {
-  if (!interval || tooThin(interval)) return 'UNDECIDED';
+export function verdictAtMost(interval: Interval | undefined, maximum: number, enough: Enough = ENOUGH_PAIRS): Verdict {
+  if (!interval || tooThin(interval, enough)) return 'UNDECIDED';
   if (interval.high <= maximum) return 'PASS';
   if (interval.low > maximum) return 'MISS';
   return 'UNDECIDED';

@@ -5,7 +5,10 @@
  */
 import type { ComparisonSpec, Load, TargetSpec } from './plan.js';
 import type { BenchResults, MemoryRun, Sample, SessionRound } from './results.js';
-import { bootstrapMedian, median, tooThin, verdictAtLeast, verdictAtMost, type Interval, type Verdict } from './stats.js';
+import { bootstrapMedian, median, tooThin, verdictAtLeast, verdictAtMost, type Enough, type Interval, type Verdict } from './stats.js';
+
+/** A memory round is one fresh server per side: five of them before the difference may decide. */
+export const ENOUGH_MEMORY_ROUNDS: Enough = { values: 5, clusters: 5, unit: 'round' };
 
 /** PASS/MISS/UNDECIDED for a target; INFO for an informational comparison; the rest when it could not be judged. */
 export type Outcome = Verdict | 'INFO' | 'INVALID' | 'NOT RUN';
@@ -221,9 +224,6 @@ function summariseMemoryComparison(
   const base = { ...spec, differences };
   if (rounds.length === 0) return { ...base, outcome: 'NOT RUN', note: 'the memory test did not run' };
   if (!interval) return { ...base, outcome: 'UNDECIDED', note: 'no round with both measured' };
-  const thin = tooThin(interval);
-  return { ...base, interval, outcome: verdictAtMost(interval, spec.slackMiB), ...(thin ? { note: thin } : {}) };
+  const thin = tooThin(interval, ENOUGH_MEMORY_ROUNDS);
+  return { ...base, interval, outcome: verdictAtMost(interval, spec.slackMiB, ENOUGH_MEMORY_ROUNDS), ...(thin ? { note: thin } : {}) };
 }
-
-export const outcomeOrder: readonly Outcome[] = ['PASS', 'MISS', 'UNDECIDED', 'INVALID', 'NOT RUN', 'INFO'];
-export type { Verdict };

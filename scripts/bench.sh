@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
-# `npm run bench`: build the library and the bench app, then time every target (see bench/run.ts for
-# the BENCH_* settings; BENCH_DURATION=2 BENCH_ROUNDS=1 BENCH_HUGE=0 is a quick smoke run).
+# `npm run bench`: build the library and the bench app, then run bench/plan.ts (bench/README.md has the
+# BENCH_* settings, the full-run command and a smoke run).
 # Needs nginx, apache2 + mod_xsendfile, lighttpd, caddy, wrk and curl: scripts/install-system-deps.sh.
-# Not part of `npm test`. Writes bench/results/latest.{md,svg,json}.
+# Not part of `npm test`. Writes bench/results/latest.{json,md,svg} and the section of docs/benchmarks.md.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH="$PATH:/usr/sbin:/sbin"
