@@ -102,6 +102,9 @@ export function parseWrkReport(raw: Record<string, number | boolean>): WrkResult
   };
 }
 
+/** The problem of a sample in which no response completed: nothing in it was checked. */
+export const NOTHING_COMPLETED = 'no response completed';
+
 /**
  * Why a sample cannot be used (empty when it can): any socket error, any response that was not a
  * 200 with the expected bytes (counted per response on 1 KiB loads; on 100 MiB loads wrk counts
@@ -111,7 +114,7 @@ export function parseWrkReport(raw: Record<string, number | boolean>): WrkResult
  */
 export function sampleProblems(result: WrkResult, expected: { connections: number; bodyBytes: number }): string[] {
   const problems: string[] = [];
-  if (result.requests === 0) problems.push('no response completed');
+  if (result.requests === 0) problems.push(NOTHING_COMPLETED);
   for (const [kind, count] of Object.entries(result.socketErrors)) problems.push(`${count} socket ${kind} error${count === 1 ? '' : 's'}`);
   if (result.checked) {
     const { ok200, wrongBody, other2xx, s1xx, s3xx, s4xx, s5xx } = result.responses;

@@ -15,7 +15,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { buildApp } from '../test/helpers/next-server.js';
 import { rawGet } from '../test/helpers/http.js';
-import { checkBodies, cpuSecondsOf, downloadConcurrently, headerDifferences, rssOf, runWrk, sampleProblems, sampleRss, type ExpectedBody } from './measure.js';
+import { checkBodies, cpuSecondsOf, downloadConcurrently, headerDifferences, NOTHING_COMPLETED, rssOf, runWrk, sampleProblems, sampleRss, type ExpectedBody } from './measure.js';
 import { checkPlan, plan as fullPlan, type Load, type Plan, type SessionSpec, type TargetSpec } from './plan.js';
 import { defaultResultsDir, describeMachine, docsPath, provenance, repositoryRoot, writeReport } from './report.js';
 import { RESULTS_SCHEMA, type BenchResults, type LoadRun, type MemoryRun, type Sample, type SessionRound, type Settings } from './results.js';
@@ -278,10 +278,11 @@ async function runSessionRound(context: Context, session: SessionSpec, round: nu
       result.checks[id] = await checkBodies(stackOf(id).front, expectedBodies(context, targetOf(context.plan, id)));
       if (result.checks[id].length > 0) log(`${id}: byte check FAILED, not timed: ${result.checks[id].join('; ')}`);
     }
-    for (const comparison of context.plan.comparisons.filter((entry) => entry.session === session.id && entry.sameHeaders === 'app')) {
+    for (const comparison of context.plan.comparisons.filter((entry) => entry.session === session.id && entry.sameHeaders)) {
       const key = `${comparison.id}/${comparison.referenceId}`;
       if (key in result.headerChecks) continue;
-      const answerOf = (id: string) => rawGet(stackOf(id).appPort!, targetOf(context.plan, id).small);
+      const portOf = (stack: RunningStack): number => (comparison.sameHeaders === 'app' ? stack.appPort! : Number(new URL(stack.front).port));
+      const answerOf = (id: string) => rawGet(portOf(stackOf(id)), targetOf(context.plan, id).small);
       try {
         const [mine, theirs] = [await answerOf(comparison.id), await answerOf(comparison.referenceId)];
         result.headerChecks[key] = headerDifferences(mine.headers, theirs.headers);
@@ -336,8 +337,18 @@ function sampleSecondsFor(load: Load, warmupMegabytesPerSecond: number | undefin
   return Math.min(30, Math.max(settings.sampleSeconds, needed));
 }
 
-/** One timed wrk run of one side, with the server's CPU time and every check on what came back. */
+/**
+ * One timed wrk run of one side. A 100 MiB sample in which no download completed (the machine
+ * slowed down since the warm-up) checked nothing, and is taken once more, three times as long.
+ */
 async function sample(context: Context, load: Load, target: TargetSpec, stack: RunningStack, seconds: number): Promise<Sample> {
+  const first = await timedSample(context, load, target, stack, seconds);
+  const incomplete = first.problems.length === 1 && first.problems[0] === NOTHING_COMPLETED;
+  return load === 'large' && incomplete ? timedSample(context, load, target, stack, seconds * 3) : first;
+}
+
+/** One timed wrk run of one side, with the server's CPU time and every check on what came back. */
+async function timedSample(context: Context, load: Load, target: TargetSpec, stack: RunningStack, seconds: number): Promise<Sample> {
   const small = load === 'small';
   const connections = small ? settings.smallConnections : settings.largeConnections;
   const url = stack.front + (small ? target.small : `${target.files}${files.large.name}`);
