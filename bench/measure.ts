@@ -4,13 +4,18 @@ import { once } from 'node:events';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import type { IncomingHttpHeaders } from 'node:http';
 import { hashedGet } from '../test/helpers/http.js';
 import { processTree } from '../test/helpers/process.js';
 
 const benchDir = path.dirname(fileURLToPath(import.meta.url));
 
+/** What one wrk run saw; see bench/wrk-report.lua for how each count is made. */
 export interface WrkResult {
+  /** Completed responses. */
   requests: number;
+  /** Requests written (a request is counted again when a broken connection makes wrk resend it). */
+  sent: number;
   bytes: number;
   seconds: number;
   requestsPerSecond: number;
@@ -18,14 +23,30 @@ export interface WrkResult {
   megabytesPerSecond: number;
   p50Ms: number;
   p99Ms: number;
-  /** Socket errors, timeouts and non-2xx/3xx responses. */
-  errors: number;
-  /** The same by kind, as wrk counts them (only kinds that occurred). */
-  errorKinds: Partial<Record<WrkErrorKind, number>>;
+  /** Socket errors by kind, as wrk counts them (only kinds that occurred). */
+  socketErrors: Partial<Record<SocketErrorKind, number>>;
+  /** wrk's own count of responses with a status of 400 or more (every load). */
+  statusErrors: number;
+  /** Every response's status and body checked (the 1 KiB loads): the counts below are exact. */
+  checked: boolean;
+  responses: ResponseCounts;
 }
 
-const wrkErrorKinds = ['connect', 'read', 'write', 'status', 'timeout'] as const;
-export type WrkErrorKind = (typeof wrkErrorKinds)[number];
+export interface ResponseCounts {
+  /** 200 with exactly the expected body. */
+  ok200: number;
+  other2xx: number;
+  s1xx: number;
+  s3xx: number;
+  s4xx: number;
+  s5xx: number;
+  /** 200 with other bytes. */
+  wrongBody: number;
+}
+
+const socketErrorKinds = ['connect', 'read', 'write', 'timeout'] as const;
+export type SocketErrorKind = (typeof socketErrorKinds)[number];
+const responseKinds = ['ok200', 'other2xx', 's1xx', 's3xx', 's4xx', 's5xx', 'wrongBody'] as const;
 
 export interface WrkOptions {
   url: string;
@@ -34,6 +55,8 @@ export interface WrkOptions {
   seconds: number;
   /** Per-request timeout; large files on slow targets take longer than wrk's 2 s default. */
   timeoutSeconds?: number;
+  /** A file holding the exact body every response must carry: each response is then checked. */
+  expectedBody?: string;
 }
 
 /** `wrk --latency` with bench/wrk-report.lua, which prints one JSON line of totals. */
@@ -48,27 +71,71 @@ export async function runWrk(options: WrkOptions): Promise<WrkResult> {
     '-s',
     path.join(benchDir, 'wrk-report.lua'),
     options.url,
+    ...(options.expectedBody ? ['--', options.expectedBody] : []),
   ];
   const { code, stdout, stderr } = await run('wrk', args);
   const line = stdout.split('\n').find((text) => text.startsWith('WRKJSON '));
   if (code !== 0 || !line) throw new Error(`wrk ${args.join(' ')} failed (exit ${code}):\n${stdout}\n${stderr}`);
-  const raw = JSON.parse(line.slice('WRKJSON '.length)) as Record<string, number>;
-  const seconds = (raw.durationUs ?? 0) / 1e6;
-  const requests = raw.requests ?? 0;
-  const bytes = raw.bytes ?? 0;
-  const errorKinds: WrkResult['errorKinds'] = {};
-  for (const kind of wrkErrorKinds) if ((raw[kind] ?? 0) > 0) errorKinds[kind] = raw[kind];
+  return parseWrkReport(JSON.parse(line.slice('WRKJSON '.length)) as Record<string, number | boolean>);
+}
+
+/** The totals bench/wrk-report.lua prints, as a WrkResult. */
+export function parseWrkReport(raw: Record<string, number | boolean>): WrkResult {
+  const count = (name: string): number => Number(raw[name] ?? 0);
+  const seconds = count('durationUs') / 1e6;
+  const socketErrors: WrkResult['socketErrors'] = {};
+  for (const kind of socketErrorKinds) if (count(kind) > 0) socketErrors[kind] = count(kind);
+  const responses = Object.fromEntries(responseKinds.map((kind) => [kind, count(kind)])) as unknown as ResponseCounts;
   return {
-    requests,
-    bytes,
+    requests: count('requests'),
+    sent: count('sent'),
+    bytes: count('bytes'),
     seconds,
-    requestsPerSecond: requests / seconds,
-    megabytesPerSecond: bytes / seconds / 1e6,
-    p50Ms: (raw.p50Us ?? 0) / 1000,
-    p99Ms: (raw.p99Us ?? 0) / 1000,
-    errors: Object.values(errorKinds).reduce((sum, count) => sum + count, 0),
-    errorKinds,
+    requestsPerSecond: count('requests') / seconds,
+    megabytesPerSecond: count('bytes') / seconds / 1e6,
+    p50Ms: count('p50Us') / 1000,
+    p99Ms: count('p99Us') / 1000,
+    socketErrors,
+    statusErrors: count('status'),
+    checked: raw.checked === true,
+    responses,
   };
+}
+
+/** The problem of a sample in which no response completed: nothing in it was checked. */
+export const NOTHING_COMPLETED = 'no response completed';
+
+/**
+ * Why a sample cannot be used (empty when it can): any socket error, any response that was not a
+ * 200 with the expected bytes (counted per response on 1 KiB loads; on 100 MiB loads wrk counts
+ * statuses of 400 and more), requests that never completed (a body cut short: wrk reconnects and
+ * sends again, so more requests were written than completed beyond one in flight per connection),
+ * and fewer bytes read than the completed responses' bodies hold.
+ */
+export function sampleProblems(result: WrkResult, expected: { connections: number; bodyBytes: number }): string[] {
+  const problems: string[] = [];
+  if (result.requests === 0) problems.push(NOTHING_COMPLETED);
+  for (const [kind, count] of Object.entries(result.socketErrors)) problems.push(`${count} socket ${kind} error${count === 1 ? '' : 's'}`);
+  if (result.checked) {
+    const { ok200, wrongBody, other2xx, s1xx, s3xx, s4xx, s5xx } = result.responses;
+    const labels: [number, string][] = [
+      [wrongBody, '200 with other bytes'],
+      [other2xx, '2xx other than 200'],
+      [s1xx, '1xx'],
+      [s3xx, '3xx'],
+      [s4xx, '4xx'],
+      [s5xx, '5xx'],
+    ];
+    for (const [count, label] of labels) if (count > 0) problems.push(`${count} responses ${label}`);
+    if (ok200 + wrongBody + other2xx + s1xx + s3xx + s4xx + s5xx !== result.requests) problems.push('response counts do not add up to the completed requests');
+  } else if (result.statusErrors > 0) {
+    problems.push(`${result.statusErrors} responses with status >= 400`);
+  }
+  const lost = result.sent - result.requests - expected.connections;
+  if (lost > 0) problems.push(`${lost} requests never completed (connection closed mid-response)`);
+  const short = result.requests * expected.bodyBytes - result.bytes;
+  if (short > 0) problems.push(`${short} bytes fewer than ${result.requests} complete bodies hold`);
+  return problems;
 }
 
 let clockTicks: number | undefined;
@@ -179,9 +246,19 @@ export async function run(command: string, args: readonly string[], env?: NodeJS
   return { code, stdout, stderr };
 }
 
-export function median(values: readonly number[]): number {
-  const sorted = values.filter((value) => Number.isFinite(value)).sort((a, b) => a - b);
-  if (sorted.length === 0) return Number.NaN;
-  const middle = Math.floor(sorted.length / 2);
-  return sorted.length % 2 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2;
+/** Headers that differ between any two responses and say nothing about the download. */
+const perResponseHeaders = new Set(['date', 'connection', 'keep-alive']);
+
+/**
+ * Differences between two responses' headers (names and values), ignoring the per-response ones:
+ * the like-for-like check of a target and its reference before they are timed.
+ */
+export function headerDifferences(target: IncomingHttpHeaders, reference: IncomingHttpHeaders): string[] {
+  const names = new Set([...Object.keys(target), ...Object.keys(reference)].filter((name) => !perResponseHeaders.has(name)));
+  const differences: string[] = [];
+  for (const name of [...names].sort()) {
+    const [mine, theirs] = [target[name], reference[name]];
+    if (JSON.stringify(mine) !== JSON.stringify(theirs)) differences.push(`${name}: ${JSON.stringify(mine ?? null)} vs ${JSON.stringify(theirs ?? null)}`);
+  }
+  return differences;
 }

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
-# `npm run bench`: build the library and the bench app, then time every target (see bench/run.ts for
-# the BENCH_* settings; BENCH_DURATION=2 BENCH_ROUNDS=1 BENCH_HUGE=0 is a quick smoke run).
+# `npm run bench`: install bench/app with the packed library (as the e2e apps do), then run bench/plan.ts (bench/README.md has the
+# BENCH_* settings, the full-run command and a smoke run).
 # Needs nginx, apache2 + mod_xsendfile, lighttpd, caddy, wrk and curl: scripts/install-system-deps.sh.
-# Not part of `npm test`. Writes bench/results/latest.{md,svg,json}.
+# Not part of `npm test`. Writes bench/results/latest.{json,md,svg} and the section of docs/benchmarks.md.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH="$PATH:/usr/sbin:/sbin"
@@ -13,7 +13,6 @@ for bin in wrk curl nginx apache2 lighttpd caddy; do
 done
 
 bash scripts/ensure-node-modules.sh
-npm run build
 # Type-check the harness (the loader below only strips types).
 node node_modules/typescript/bin/tsc -p bench/tsconfig.json
 exec node --enable-source-maps --import ./bench/ts-loader.mjs bench/run.ts "$@"

@@ -1,15 +1,6 @@
-// Benchmark app: every Next.js target of `npm run bench`, built once and started per target.
-// It imports `next-downloadview` from this repository's dist/ (package self-reference), which lies
-// outside the app's folder: Turbopack and file tracing must start at the repository root.
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
-
-const repositoryRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
-
+// Benchmark app: every Next.js target of `npm run bench`. Like a user's app it installs the packed
+// library (scripts/consumer-app.mjs builds it outside the repository) and keeps Next's defaults.
 /** @type {import('next').NextConfig} */
-const config = {
-  turbopack: { root: repositoryRoot },
-  outputFileTracingRoot: repositoryRoot,
-};
+const config = {};
 
 export default config;

@@ -25,6 +25,8 @@ export interface ProxyOptions {
   templateValues?: Record<string, string>;
   /** Port to listen on (127.0.0.1). Default: a free one. */
   port?: number;
+  /** Changes the rendered config before the proxy reads it (the bench adds a static location). */
+  configure?: (config: string) => string;
 }
 
 export interface RunningProxy {
@@ -102,7 +104,8 @@ export async function startProxy(kind: ProxyKind, options: ProxyOptions): Promis
     };
     const configPath = join(runtimeDir, TEMPLATE[kind]);
     const template = await readFile(join(DEPLOY_DIR, TEMPLATE[kind]), 'utf8');
-    await writeFile(configPath, renderTemplate(template, values));
+    const rendered = renderTemplate(template, values);
+    await writeFile(configPath, options.configure ? options.configure(rendered) : rendered);
 
     const { command, args, env } = commandFor(kind, configPath, runtimeDir);
     const child = spawn(resolveBinary(command), args, {
