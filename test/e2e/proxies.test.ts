@@ -302,7 +302,9 @@ describeEachProxy(PROXY_KINDS)('behind %s, with the Content-Length hook', (kind)
   // lighttpd 1.4's mod_proxy opens one backend connection per request whatever the app sends.
   it(kind === 'lighttpd' ? 'lighttpd still connects once per request (its mod_proxy has no backend keep-alive)' : 'the proxy reuses its connections to the app', async () => {
     const opened = await connectionsOpenedFor(next.port, proxy.url, REQUESTS);
-    if (kind === 'lighttpd') expect(opened).toBeGreaterThanOrEqual(REQUESTS);
+    // Counted as distinct client ip:port pairs: a client port the kernel hands out again within the
+    // batch counts once (one CI run saw 23 of 24), so allow a few; reuse would be near zero.
+    if (kind === 'lighttpd') expect(opened).toBeGreaterThanOrEqual(REQUESTS - 3);
     else expect(opened).toBeLessThan(REQUESTS / 3);
   });
 });
