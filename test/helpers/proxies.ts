@@ -59,6 +59,22 @@ export function renderTemplate(text: string, values: Record<string, string>): st
   return rendered;
 }
 
+/** Every `{{NAME}}` the shipped configs use, for a proxy on `port` in front of `upstreamPort`. */
+export function templateValuesFor(where: { port: number; upstreamPort: number; mediaRoot: string; runtimeDir: string }): Record<string, string> {
+  return {
+    LISTEN_PORT: String(where.port),
+    UPSTREAM: `127.0.0.1:${where.upstreamPort}`,
+    UPSTREAM_HOST: '127.0.0.1',
+    UPSTREAM_PORT: String(where.upstreamPort),
+    MEDIA_ROOT: where.mediaRoot,
+    RUNTIME_DIR: where.runtimeDir,
+    MODULES_DIR: APACHE_MODULES_DIR,
+    // nginx's remote-file location: the resolver for storage hostnames and the CA bundle it verifies against.
+    RESOLVER: '127.0.0.53',
+    CA_FILE: '/etc/ssl/certs/ca-certificates.crt',
+  };
+}
+
 export async function startProxy(kind: ProxyKind, options: ProxyOptions): Promise<RunningProxy> {
   const mediaRoot = await realpath(options.mediaRoot);
   checkPathForConfig('mediaRoot', mediaRoot);
@@ -90,18 +106,7 @@ export async function startProxy(kind: ProxyKind, options: ProxyOptions): Promis
   // A port found free can be taken before the proxy binds it; try a few times.
   for (let attempt = 0; attempt < (options.port === undefined ? 3 : 1); attempt++) {
     const port = options.port ?? (await freePort());
-    const values: Record<string, string> = {
-      LISTEN_PORT: String(port),
-      UPSTREAM: `127.0.0.1:${options.upstreamPort}`,
-      UPSTREAM_HOST: '127.0.0.1',
-      UPSTREAM_PORT: String(options.upstreamPort),
-      MEDIA_ROOT: mediaRoot,
-      RUNTIME_DIR: runtimeDir,
-      MODULES_DIR: APACHE_MODULES_DIR,
-      RESOLVER: '127.0.0.53',
-      CA_FILE: '/etc/ssl/certs/ca-certificates.crt',
-      ...options.templateValues,
-    };
+    const values = { ...templateValuesFor({ port, upstreamPort: options.upstreamPort, mediaRoot, runtimeDir }), ...options.templateValues };
     const configPath = join(runtimeDir, TEMPLATE[kind]);
     const template = await readFile(join(DEPLOY_DIR, TEMPLATE[kind]), 'utf8');
     const rendered = renderTemplate(template, values);

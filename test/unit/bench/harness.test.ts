@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { headerDifferences, parseWrkReport, sampleProblems } from '../../../bench/measure.js';
 import { checkPlan, plan, STATIC_PREFIX, type Plan } from '../../../bench/plan.js';
 import { withStaticLocation } from '../../../bench/proxy-static.js';
-import { PROXY_KINDS, renderTemplate, type ProxyKind } from '../../helpers/proxies.js';
+import { PROXY_KINDS, renderTemplate, templateValuesFor, type ProxyKind } from '../../helpers/proxies.js';
 
 /** wrk-report.lua's totals for a clean 1 KiB run of 1,000 responses on 32 connections. */
 const clean = { requests: 1000, sent: 1020, bytes: 1000 * 1400, durationUs: 2_000_000, connect: 0, read: 0, write: 0, status: 0, timeout: 0, checked: true, ok200: 1000, other2xx: 0, s1xx: 0, s3xx: 0, s4xx: 0, s5xx: 0, wrongBody: 0, p50Us: 900, p99Us: 4000 };
@@ -78,15 +78,7 @@ describe('checkPlan', () => {
 describe('withStaticLocation', () => {
   const mediaRoot = '/srv/bench-media';
   const rendered = (kind: ProxyKind): string =>
-    renderTemplate(readFileSync(new URL(`../../../example-app/deploy/${{ nginx: 'nginx.conf', apache: 'apache.conf', lighttpd: 'lighttpd.conf', caddy: 'Caddyfile' }[kind]}`, import.meta.url), 'utf8'), {
-      LISTEN_PORT: '8080',
-      UPSTREAM: '127.0.0.1:3000',
-      UPSTREAM_HOST: '127.0.0.1',
-      UPSTREAM_PORT: '3000',
-      MEDIA_ROOT: mediaRoot,
-      RUNTIME_DIR: '/tmp/run',
-      MODULES_DIR: '/usr/lib/apache2/modules',
-    });
+    renderTemplate(readFileSync(new URL(`../../../example-app/deploy/${{ nginx: 'nginx.conf', apache: 'apache.conf', lighttpd: 'lighttpd.conf', caddy: 'Caddyfile' }[kind]}`, import.meta.url), 'utf8'), templateValuesFor({ port: 8080, upstreamPort: 3000, mediaRoot, runtimeDir: '/tmp/run' }));
 
   it.each(PROXY_KINDS)('adds a location serving the media root to the shipped %s config and keeps the rest', (kind) => {
     const config = rendered(kind);
