@@ -27,9 +27,8 @@ export interface FilesystemCalls {
   close(fd: number): Promise<void>;
 }
 
-// The callback API on raw descriptors rather than fs/promises' FileHandle: measured ~30% less
-// per-request overhead for the six calls a download makes (no FileHandle object, no GC
-// finaliser). Every descriptor is closed exactly once by the body's owner (streams/body-stream.ts).
+// The callback API on raw descriptors rather than fs/promises' FileHandle: less per-request
+// overhead for the six calls a download makes (no FileHandle object, no GC finaliser). Every descriptor is closed exactly once by the body's owner (streams/body-stream.ts).
 function readInThreadpool(fd: number, buffer: Buffer, length: number, position: number): Promise<number> {
   return new Promise((resolve, reject) => {
     read(fd, buffer, 0, length, position, (error, bytesRead) => (error ? reject(error) : resolve(bytesRead)));
@@ -56,9 +55,9 @@ export const threadpoolCalls: FilesystemCalls = {
  */
 const BLOCKING_READ_LIMIT = 64 * 1024;
 
-// On a local disk each of these is one syscall answered from the kernel's caches (1–3 µs
-// measured here), while one threadpool hand-off cost ~30 µs of CPU per request on the benchmark
-// machine (see bench/results). The promises keep one code path for both modes.
+// On a local disk each of these is one syscall answered from the kernel's caches (a few µs, see
+// bench/results/fs-checks.md), far less than a hand-off to the threadpool and back; the bench's
+// threadpool target shows the difference per mode. The promises keep one code path for both modes.
 export const blockingCalls: FilesystemCalls = {
   mode: 'blocking',
   realpath: async (path) => realpathSync.native(path),

@@ -271,7 +271,7 @@ async function loadFile(rootOrPromise: FilesystemRoot | Promise<FilesystemRoot>,
     mtime: stats.mtime,
     path: located,
     // Only files read in one go share a cached descriptor: concurrent streams through one descriptor
-    // share its readahead state (4 × 100 MiB measured ~20% slower), and a stream's own open() is
+    // share one readahead state, which interleaved reads defeat, and a stream's own open() is
     // nothing next to its reads.
     open: openFiles && stats.size <= CHUNK_SIZE
       ? () => openFiles.open(path, stats, () => openVerified(calls, target))
