@@ -89,7 +89,8 @@ export function summarise(results: BenchResults): Summary {
   const memory = summariseMemory(results);
   const memoryComparisons = results.plan.memory.comparisons.flatMap((spec) =>
     (['large', 'huge'] as const)
-      .filter((key) => key === 'large' || results.settings.huge)
+      // 1 GiB only where both sides are measured with it (the remote store holds 100 MiB objects only).
+      .filter((key) => key === 'large' || (results.settings.huge && [spec.id, spec.referenceId].every((id) => results.plan.memory.targets.some((entry) => entry.id === id && entry.huge))))
       .map((key) => summariseMemoryComparison(results.memory, { ...spec, key }, options)),
   );
   return { comparisons, targets, memory, memoryComparisons };
