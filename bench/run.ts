@@ -113,6 +113,8 @@ function estimateSeconds(plan: Plan): number {
       round += count * (settings.warmup + 0.3) + settings.cycles * count * (settings.sampleSeconds + 0.3);
       // readFile streams ~90 MB/s here: its 100 MiB samples last ~9 s (see sampleSecondsFor).
       if (load === 'large' && session.large?.includes('next-readfile')) round += settings.cycles * Math.max(0, 9 - settings.sampleSeconds);
+      // 100 MiB from the Blob store (TLS, in this process) ran at ~100-150 MB/s in a smoke run: ~10 s samples.
+      if (load === 'large') round += settings.cycles * (session.large ?? []).filter((id) => REMOTE_STACKS.includes(targetOf(plan, id).stack)).length * Math.max(0, 10 - settings.sampleSeconds);
     }
     total += round * roundsOf(session);
   }
