@@ -143,7 +143,10 @@ function remoteTable(results: BenchResults): string[] {
     ...ids.map((id) => {
       const moved = rounds.flatMap((round) => {
         const entry = round.appBytes?.[id];
-        return entry ? [`${formatNumber((entry.read + entry.written) / 1e6, 2)} MB${entry.problems.length ? ` (${entry.problems.join('; ')})` : ''}`] : [];
+        const moved = entry ? entry.read + entry.written : 0;
+        // Offloaded it is a few KB of headers: bytes, not "0.00 MB".
+        const amount = moved < 1e6 ? `${formatNumber(moved)} B` : `${formatNumber(moved / 1e6, 2)} MB`;
+        return entry ? [`${amount}${entry.problems.length ? ` (${entry.problems.join('; ')})` : ''}`] : [];
       });
       return `| ${escapeCell(label(id))} (${id}) | ${distinct(rounds.map((round) => round.semantics?.[id]?.range))} | ${distinct(rounds.map((round) => round.semantics?.[id]?.conditional))} | ${escapeCell(moved.join(', ') || '–')} |`;
     }),

@@ -136,7 +136,7 @@ describe('the generated report', () => {
     results.sessions[0]!.rounds[0]!.semantics = { lib: { range: '206, the exact bytes', conditional: '304' }, lower: { range: '200 with the whole body: Range ignored', conditional: 'no ETag: If-None-Match impossible' } };
     results.sessions[0]!.rounds[1]!.appBytes = { lib: { downloaded: 104857600, read: 777, written: 1044, problems: [] } };
     const text = renderMarkdown(results);
-    expect(text).toContain('| the library (lib) | 206, the exact bytes | 304 | 0.00 MB |');
+    expect(text).toContain('| the library (lib) | 206, the exact bytes | 304 | 1,821 B |');
     expect(text).toContain('| a reference at 1,000 req/s (lower) | 200 with the whole body: Range ignored | no ETag: If-None-Match impossible | – |');
   });
 
