@@ -1,5 +1,6 @@
 /** Measurements: wrk loads, RSS sampling from /proc, concurrent downloads, byte-exact checks. */
 import { execFileSync, spawn } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { once } from 'node:events';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
@@ -33,7 +34,7 @@ export interface WrkResult {
 }
 
 export interface ResponseCounts {
-  /** 200 with exactly the expected body. */
+  /** 200 (or the expected status, for redirects) with exactly the expected body. */
   ok200: number;
   other2xx: number;
   s1xx: number;
@@ -57,6 +58,8 @@ export interface WrkOptions {
   timeoutSeconds?: number;
   /** A file holding the exact body every response must carry: each response is then checked. */
   expectedBody?: string;
+  /** The status each checked response must have (default 200; a redirect target's 302). */
+  expectedStatus?: number;
 }
 
 /** `wrk --latency` with bench/wrk-report.lua, which prints one JSON line of totals. */
@@ -71,7 +74,7 @@ export async function runWrk(options: WrkOptions): Promise<WrkResult> {
     '-s',
     path.join(benchDir, 'wrk-report.lua'),
     options.url,
-    ...(options.expectedBody ? ['--', options.expectedBody] : []),
+    ...(options.expectedBody ? ['--', options.expectedBody, String(options.expectedStatus ?? 200)] : []),
   ];
   const { code, stdout, stderr } = await run('wrk', args);
   const line = stdout.split('\n').find((text) => text.startsWith('WRKJSON '));
@@ -162,6 +165,26 @@ export function cpuSecondsOf(roots: readonly number[]): number {
   return ticks / clockTicks;
 }
 
+/**
+ * Bytes the process trees of `roots` have read and written so far through any file descriptor,
+ * sockets included (`rchar` and `wchar` of /proc/<pid>/io): what a server moved itself. A process
+ * that exited meanwhile is not counted (its bytes go nowhere): measure with the tree running.
+ */
+export function ioBytesOf(roots: readonly number[]): { read: number; written: number } {
+  let read = 0;
+  let written = 0;
+  for (const pid of new Set(roots.flatMap((root) => processTree(root)))) {
+    try {
+      const io = readFileSync(`/proc/${pid}/io`, 'utf8');
+      read += Number(/^rchar: (\d+)$/m.exec(io)?.[1] ?? 0);
+      written += Number(/^wchar: (\d+)$/m.exec(io)?.[1] ?? 0);
+    } catch {
+      // exited meanwhile
+    }
+  }
+  return { read, written };
+}
+
 /** Resident set size of a process in bytes (VmRSS), or undefined once it is gone. */
 export function rssOf(pid: number): number | undefined {
   try {
@@ -215,15 +238,28 @@ export interface ExpectedBody {
   size: number;
   headers?: Record<string, string>;
   status?: number;
+  /** The path answers an empty 302: the body is checked at its Location (fetched by this process, headers passed on). */
+  follow?: boolean;
+}
+
+/** GET `url`, or the Location of its empty 302 when `follow`; status, length and sha256 of what came back. */
+async function fetchBody(url: string, body: ExpectedBody): Promise<{ status: number; length: number; sha256: string }> {
+  if (!body.follow) return hashedGet(url, body.headers);
+  const redirect = await hashedGet(url, body.headers);
+  const location = redirect.headers.location;
+  if (redirect.status !== 302 || redirect.length !== 0 || !location) throw new Error(`expected an empty 302 with a Location, got ${redirect.status} (${redirect.length} bytes)`);
+  const response = await fetch(location, { headers: body.headers ?? {}, redirect: 'manual' });
+  const bytes = Buffer.from(await response.arrayBuffer());
+  return { status: response.status, length: bytes.length, sha256: createHash('sha256').update(bytes).digest('hex') };
 }
 
 /** Fetch each body and compare status, length and sha256; returns the problems found. */
 export async function checkBodies(baseUrl: string, bodies: readonly ExpectedBody[]): Promise<string[]> {
   const problems: string[] = [];
   for (const body of bodies) {
-    const label = `${body.path}${body.headers?.range ? ` (${body.headers.range})` : ''}`;
+    const label = `${body.path}${body.headers?.range ? ` (${body.headers.range})` : ''}${body.follow ? ' (followed)' : ''}`;
     try {
-      const response = await hashedGet(baseUrl + body.path, body.headers);
+      const response = await fetchBody(baseUrl + body.path, body);
       const status = body.status ?? 200;
       if (response.status !== status) problems.push(`${label}: status ${response.status}, expected ${status}`);
       else if (response.length !== body.size) problems.push(`${label}: ${response.length} bytes, expected ${body.size}`);
@@ -250,6 +286,17 @@ export async function run(command: string, args: readonly string[], env?: NodeJS
 const perResponseHeaders = new Set(['date', 'connection', 'keep-alive']);
 
 /**
+ * A presigned Location differs in every response (its expiry and signature): compared by origin,
+ * path and parameter names, with the values of the `vercel-blob-*` parameters left out.
+ */
+function comparable(name: string, value: IncomingHttpHeaders[string]): IncomingHttpHeaders[string] {
+  if (name !== 'location' || typeof value !== 'string' || !URL.canParse(value)) return value;
+  const url = new URL(value);
+  for (const key of [...url.searchParams.keys()]) if (key.startsWith('vercel-blob-')) url.searchParams.set(key, '*');
+  return url.href;
+}
+
+/**
  * Differences between two responses' headers (names and values), ignoring the per-response ones:
  * the like-for-like check of a target and its reference before they are timed.
  */
@@ -257,8 +304,37 @@ export function headerDifferences(target: IncomingHttpHeaders, reference: Incomi
   const names = new Set([...Object.keys(target), ...Object.keys(reference)].filter((name) => !perResponseHeaders.has(name)));
   const differences: string[] = [];
   for (const name of [...names].sort()) {
-    const [mine, theirs] = [target[name], reference[name]];
+    const [mine, theirs] = [comparable(name, target[name]), comparable(name, reference[name])];
     if (JSON.stringify(mine) !== JSON.stringify(theirs)) differences.push(`${name}: ${JSON.stringify(mine ?? null)} vs ${JSON.stringify(theirs ?? null)}`);
   }
   return differences;
+}
+
+/** What a target did with a Range and an If-None-Match request (recorded, not judged). */
+export interface Semantics {
+  range: string;
+  conditional: string;
+}
+
+/**
+ * Asks `url` (the 1 KiB file, whose bytes are `body`) for bytes 100-611 and, with the ETag of a
+ * full answer, for a 304; says what came back. A handler that ignores them sends the whole body.
+ */
+export async function probeSemantics(url: string, body: Buffer): Promise<Semantics> {
+  const hashOf = (bytes: Buffer): string => createHash('sha256').update(bytes).digest('hex');
+  const full = await hashedGet(url);
+  const ranged = await hashedGet(url, { range: 'bytes=100-611' });
+  const range =
+    ranged.status === 206
+      ? ranged.sha256 === hashOf(body.subarray(100, 612))
+        ? '206, the exact bytes'
+        : `206 with other bytes (${ranged.length})`
+      : `${ranged.status} with ${ranged.length === body.length ? 'the whole body' : `${ranged.length} bytes`}: Range ignored`;
+  const etag = full.headers.etag;
+  let conditional = 'no ETag: If-None-Match impossible';
+  if (etag) {
+    const again = await hashedGet(url, { 'if-none-match': etag });
+    conditional = again.status === 304 ? (again.length === 0 ? '304' : `304 with ${again.length} bytes`) : `${again.status} with ${again.length} bytes: If-None-Match ignored`;
+  }
+  return { range, conditional };
 }

@@ -4,7 +4,7 @@
  * targets the issue sets), and the memory tests. bench/run.ts executes this plan; bench/summary.ts
  * judges it; the plan is stored in latest.json, so a report is always read against the plan it ran.
  *
- * Adding a target pair (e.g. a remote source, issue #16) is three entries: a target below (a stack
+ * Adding a target pair (as the remote targets of issue #16 were) is three entries: a target below (a stack
  * from bench/stacks.ts and its paths), its id in a session's `small`/`large` sides next to its
  * reference, and a comparison naming that session. `checkPlan` (run by the unit tests) refuses a
  * plan whose comparisons name sides their session does not load.
@@ -27,6 +27,18 @@ export interface TargetSpec {
   range: boolean;
   /** Its app answers with an empty offload response (checked on the app's own port). */
   offload?: boolean;
+  /**
+   * It answers with a redirect to storage (no `files`): loaded, every response must be that 302 with
+   * an empty body; byte checks follow the Location (the 1 KiB file, and one Range when `range`).
+   */
+  redirect?: boolean;
+  /** Record, before timing, whether it honours Range and If-None-Match (reported, not judged). */
+  semantics?: boolean;
+  /**
+   * Record the bytes the Next process tree reads and writes (/proc/<pid>/io) during one 100 MiB
+   * download: an offload target must move next to none of them (a problem above 1% of the body).
+   */
+  appBytes?: boolean;
 }
 
 export interface SessionSpec {
@@ -77,6 +89,8 @@ const proxyName: Record<ProxyKind, string> = { nginx: 'nginx', apache: 'Apache',
 
 /** Where bench/stacks.ts exposes the media root on a proxy stack, served by the proxy itself. */
 export const STATIC_PREFIX = '/_bench_static/';
+/** Where the nginx remote stack proxies the public objects directly (bench/proxy-static.ts). */
+export const REMOTE_DIRECT_PREFIX = '/_bench_remote/';
 
 const nextTargets: TargetSpec[] = [
   { id: 'lib-direct', label: 'library, filesystem, streamed by Next (io auto)', stack: 'next', small: '/files/1k.bin', files: '/files/', range: true },
@@ -104,6 +118,18 @@ const referenceTargets: TargetSpec[] = [
   { id: 'node-send', label: 'Node http + send', stack: 'node-send', small: '/1k.bin', files: '/', range: true },
 ];
 
+// Remote sources (issue #16) against the bench's Blob store (bench/remote-store.ts), each with a
+// hand-written reference in bench/app on the same stack.
+const remoteTargets: TargetSpec[] = [
+  { id: 'lib-blob', label: 'library, public blob, streamed by Next', stack: 'next-remote', small: '/blob/1k.bin', files: '/blob/', range: true, semantics: true, appBytes: true },
+  { id: 'naive-blob', label: 'naive route: new Response((await fetch(url)).body)', stack: 'next-remote', small: '/naive-blob/1k.bin', files: '/naive-blob/', range: false, semantics: true },
+  { id: 'lib-redirect', label: "library, private blob, DOWNLOADVIEW_BACKEND=redirect (302 to a presigned URL)", stack: 'next-redirect', small: '/blob-private/1k.bin', range: true, redirect: true },
+  { id: 'lib-redirect-cached', label: 'lib-redirect with metadataCache (no API call per request)', stack: 'next-redirect', small: '/blob-private-cached/1k.bin', range: true, redirect: true },
+  { id: 'bare-redirect', label: 'bare hand-written redirect (presign + 302, same Location and headers)', stack: 'next-redirect', small: '/bare-redirect/1k.bin', range: true, redirect: true },
+  { id: 'lib-nginx-remote', label: 'library + nginx remote offload (public blob)', stack: 'next-nginx-remote', small: '/blob/1k.bin', files: '/blob/', range: true, offload: true, semantics: true, appBytes: true },
+  { id: 'nginx-remote-direct', label: 'the same nginx proxying the object directly', stack: 'next-nginx-remote', small: `${REMOTE_DIRECT_PREFIX}1k.bin`, files: REMOTE_DIRECT_PREFIX, range: true, semantics: true },
+];
+
 const sessions: SessionSpec[] = [
   // The issue's targets, each in its own session of two sides on one stack: the same processes,
   // the same warm-up, samples back to back.
@@ -115,6 +141,9 @@ const sessions: SessionSpec[] = [
     small: [`lib-${kind}`, `offload-${kind}`],
     large: [`lib-${kind}`, `static-${kind}`],
   })),
+  { id: 'remote-stream', title: 'Remote, streamed by Next: library against a naive fetch() pass-through of the same public blob (one Next, one store)', judged: true, small: ['lib-blob', 'naive-blob'], large: ['lib-blob', 'naive-blob'] },
+  { id: 'remote-redirect', title: 'Remote, redirected: library against a bare hand-written redirect to the same private blob (one Next)', judged: true, small: ['lib-redirect', 'bare-redirect'] },
+  { id: 'remote-nginx', title: 'Remote, offloaded to nginx: library against the same nginx proxying the object directly (one Next, one nginx, one store)', judged: true, large: ['lib-nginx-remote', 'nginx-remote-direct'] },
   // Informational: where the 1 KiB time goes, and how other ways of streaming compare.
   {
     id: 'direct-floor',
@@ -131,6 +160,7 @@ const sessions: SessionSpec[] = [
     small: ['nginx-static', 'node-send', 'next-public', 'lib-direct', 'next-readfile', 'next-toweb'],
     large: ['nginx-static', 'node-send', 'next-public', 'lib-direct', 'next-readfile', 'next-toweb'],
   },
+  { id: 'remote-redirect-cache', title: "Redirect with the blob's metadata cached, against the bare redirect and the default (one Next)", judged: false, small: ['lib-redirect-cached', 'bare-redirect', 'lib-redirect'] },
   { id: 'offload-vs-bare', title: "Offloaded 1 KiB against Next's cheapest handler without a proxy (five stacks)", judged: false, small: ['next-bare', ...PROXY_KINDS.map((kind) => `lib-${kind}`)] },
 ];
 
@@ -152,6 +182,14 @@ const comparisons: ComparisonSpec[] = [
   ),
   ...PROXY_KINDS.map((kind) => compare(`lib-${kind}`, `static-${kind}`, `offload-${kind}`, 'large', `Offloaded 100 MiB MB/s vs ${proxyName[kind]} serving the file itself`, { minimum: 0.95 })),
   compare('lib-direct', 'next-public', 'direct', 'large', 'Direct 100 MiB MB/s vs Next public/ (same process)', { minimum: 1.0 }),
+  compare('lib-blob', 'naive-blob', 'remote-stream', 'large', 'Remote blob streamed, 100 MiB MB/s vs a naive fetch() pass-through', { minimum: 1.0 }),
+  compare('lib-redirect', 'bare-redirect', 'remote-redirect', 'small', 'Redirect to a private blob, req/s vs a bare hand-written redirect', { minimum: 0.95, sameHeaders: 'front' }),
+  compare('lib-nginx-remote', 'nginx-remote-direct', 'remote-nginx', 'large', 'nginx remote offload, 100 MiB MB/s vs nginx proxying the object directly', { minimum: 0.9 }),
+  // Informational remote figures: the small body (the library asks the store for metadata first), and CPU.
+  compare('lib-blob', 'naive-blob', 'remote-stream', 'small', 'Remote blob streamed, 1 KiB req/s vs a naive fetch() pass-through (metadata call included)'),
+  compare('lib-redirect', 'bare-redirect', 'remote-redirect', 'small', 'Redirect, server CPU per request vs the bare redirect', { metric: 'cpu' }),
+  compare('lib-redirect-cached', 'bare-redirect', 'remote-redirect-cache', 'small', 'Redirect with metadataCache, req/s vs the bare redirect'),
+  compare('lib-redirect-cached', 'lib-redirect', 'remote-redirect-cache', 'small', 'Redirect with metadataCache vs without'),
   // The same judged pairs in server CPU per request, which a shared machine disturbs less.
   compare('lib-direct', 'next-minimal-fs', 'direct', 'small', 'Direct 1 KiB, server CPU per request vs the minimal inline file handler', { metric: 'cpu' }),
   ...PROXY_KINDS.map((kind) => compare(`lib-${kind}`, `offload-${kind}`, `offload-${kind}`, 'small', `Offloaded 1 KiB, CPU per request (Next + ${proxyName[kind]}) vs the hand-written offload handler`, { metric: 'cpu' })),
@@ -192,11 +230,17 @@ const memory: MemorySpec = {
     { id: 'lib-direct-malloc', judged: false, huge: true, warm: false },
     // readFile holds every body whole: 8 x 100 MiB only (8 x 1 GiB is 8 GiB of RSS and minutes).
     { id: 'next-readfile', judged: false, huge: false, warm: false },
+    // The store holds its objects in memory (test/servers/blob-server.ts): 100 MiB only.
+    { id: 'lib-blob', judged: true, huge: false, warm: false },
+    { id: 'naive-blob', judged: true, huge: false, warm: false },
   ],
-  comparisons: [{ id: 'lib-direct', referenceId: 'next-public', slackMiB: 4, question: "RSS growth streaming to concurrent clients, fresh server, vs Next public/'s growth in the same round" }],
+  comparisons: [
+    { id: 'lib-direct', referenceId: 'next-public', slackMiB: 4, question: "RSS growth streaming to concurrent clients, fresh server, vs Next public/'s growth in the same round" },
+    { id: 'lib-blob', referenceId: 'naive-blob', slackMiB: 4, question: "RSS growth streaming a remote blob to concurrent clients, fresh server, vs the naive fetch() pass-through's growth in the same round" },
+  ],
 };
 
-export const plan: Plan = { targets: [...nextTargets, ...proxyTargets, ...referenceTargets], sessions, comparisons, memory };
+export const plan: Plan = { targets: [...nextTargets, ...proxyTargets, ...referenceTargets, ...remoteTargets], sessions, comparisons, memory };
 
 /** The problems that make a plan unrunnable or its report meaningless (empty when consistent). */
 export function checkPlan(candidate: Plan): string[] {
@@ -205,6 +249,9 @@ export function checkPlan(candidate: Plan): string[] {
   for (const target of candidate.targets) {
     if (targetIds.has(target.id)) problems.push(`target ${target.id} is declared twice`);
     targetIds.add(target.id);
+    // A redirect's body is empty: there is no 100 MiB body to time, only storage's.
+    if (target.redirect && target.files !== undefined) problems.push(`target ${target.id} redirects but declares files to load`);
+    if (target.appBytes && target.files === undefined) problems.push(`target ${target.id} asks for an app-bytes check but serves no files`);
   }
   const sessionIds = new Set(candidate.sessions.map((session) => session.id));
   if (sessionIds.size !== candidate.sessions.length) problems.push('two sessions share an id');

@@ -6,7 +6,7 @@
  * silently turn the reference into something else).
  */
 import type { ProxyKind } from '../test/helpers/proxies.js';
-import { STATIC_PREFIX } from './plan.js';
+import { REMOTE_DIRECT_PREFIX, STATIC_PREFIX } from './plan.js';
 
 export function withStaticLocation(kind: ProxyKind, config: string, mediaRoot: string): string {
   switch (kind) {
@@ -39,6 +39,30 @@ function nginxStatic(config: string): string {
     .join('\n');
   if (/^\s*internal;/m.test(copy)) throw new Error('withStaticLocation(nginx): the copied location still says internal');
   return `${config.slice(0, end + 1)}\n\n        # Added by bench/proxy-static.ts: the same location, public, for the static reference.\n        ${copy}${config.slice(end + 1)}`;
+}
+
+/**
+ * The reference for nginx's remote offload (issue #16): nginx proxying the object itself, with the
+ * directives of the shipped `/_protected/remote/` location (resolver, SNI, certificate checks,
+ * cleared credentials, identity encoding, hidden storage headers) copied, not retyped. Public,
+ * and its URL is `origin` + `prefix` + the path below REMOTE_DIRECT_PREFIX instead of the app's
+ * `X-Accel-Remote-Url`.
+ */
+export function withRemoteDirectLocation(config: string, origin: string, prefix: string): string {
+  const anchor = 'location ^~ /_protected/remote/ {';
+  const urlLine = 'set $download_remote_url $upstream_http_x_accel_remote_url;';
+  const start = config.indexOf(anchor);
+  if (start < 0) throw new Error(`withRemoteDirectLocation: the config has no "${anchor}" block to copy`);
+  const end = closingBrace(config, start + anchor.length);
+  const block = config.slice(start, end + 1);
+  if (!block.includes(urlLine)) throw new Error(`withRemoteDirectLocation: the remote location no longer says "${urlLine}"`);
+  const copy = block
+    .replace(anchor, `location ~ ^${REMOTE_DIRECT_PREFIX}(?<bench_object>.+)$ {`)
+    .replace(urlLine, `set $download_remote_url ${origin}/${prefix}$bench_object;`)
+    .split('\n')
+    .filter((line) => line.trim() !== 'internal;')
+    .join('\n');
+  return `${config.slice(0, end + 1)}\n\n        # Added by bench/proxy-static.ts: the same location, public, proxying the object directly.\n        ${copy}${config.slice(end + 1)}`;
 }
 
 /** Index of the `}` closing the block whose body starts at `from` (comments and quotes skipped). */

@@ -124,6 +124,36 @@ function absoluteTable(summary: Summary): string[] {
   ];
 }
 
+/**
+ * The remote targets' recorded behaviour (issue #16), per target over all rounds: what Range and
+ * If-None-Match got (reported, not judged: the naive reference has neither), and the bytes Next
+ * read and wrote itself during one 100 MiB download. Empty for a run without such targets.
+ */
+function remoteTable(results: BenchResults): string[] {
+  const rounds = results.sessions.flatMap((session) => session.rounds);
+  const ids = [...new Set(rounds.flatMap((round) => [...Object.keys(round.semantics ?? {}), ...Object.keys(round.appBytes ?? {})]))];
+  if (ids.length === 0) return [];
+  const distinct = (values: (string | undefined)[]): string => escapeCell([...new Set(values.filter((value): value is string => value !== undefined))].join(' / ') || '–');
+  const label = (id: string): string => results.plan.targets.find((target) => target.id === id)?.label ?? id;
+  return [
+    'Before timing, each remote side was asked for bytes 100–611 of the 1 KiB file and, with its ETag, for a 304 (recorded, not judged). *Next moved*: the rchar + wchar of the Next process tree (/proc/<pid>/io, sockets included) during one 100 MiB download through the side, per round; offloaded, it must stay below 1% of the body.',
+    '',
+    '| target | Range | If-None-Match | Next moved during 100 MiB |',
+    '|---|---|---|--:|',
+    ...ids.map((id) => {
+      const moved = rounds.flatMap((round) => {
+        const entry = round.appBytes?.[id];
+        const moved = entry ? entry.read + entry.written : 0;
+        // Offloaded it is a few KB of headers: bytes, not "0.00 MB".
+        const amount = moved < 1e6 ? `${formatNumber(moved)} B` : `${formatNumber(moved / 1e6, 2)} MB`;
+        return entry ? [`${amount}${entry.problems.length ? ` (${entry.problems.join('; ')})` : ''}`] : [];
+      });
+      return `| ${escapeCell(label(id))} (${id}) | ${distinct(rounds.map((round) => round.semantics?.[id]?.range))} | ${distinct(rounds.map((round) => round.semantics?.[id]?.conditional))} | ${escapeCell(moved.join(', ') || '–')} |`;
+    }),
+    '',
+  ];
+}
+
 /** The body shared by latest.md and the docs section. */
 function resultSections(results: BenchResults, summary: Summary, headingLevel: string, chartPath: string): string[] {
   const judged = summary.comparisons.filter((c) => c.spec.minimum !== undefined);
@@ -138,6 +168,7 @@ function resultSections(results: BenchResults, summary: Summary, headingLevel: s
     ...verdictTable(judged),
     '',
     ...(summary.memoryComparisons.length > 0 || summary.memory.length > 0 ? [`${headingLevel} Memory`, '', ...memoryTables(summary, results)] : []),
+    ...(remoteTable(results).length > 0 ? [`${headingLevel} Remote sources: Range, 304 and Next's own bytes`, '', ...remoteTable(results)] : []),
     `${headingLevel} Other comparisons (informational)`,
     '',
     ...infoTable(informational),
@@ -161,6 +192,7 @@ function detailSections(results: BenchResults, summary: Summary): string[] {
       if (round.error) notes.push(`not measured: ${round.error}`);
       for (const [id, problems] of Object.entries(round.checks)) if (problems.length) notes.push(`${id} byte check failed: ${problems.join('; ')}`);
       for (const [pair, differences] of Object.entries(round.headerChecks)) notes.push(differences.length ? `${pair} headers differ: ${differences.join('; ')}` : `${pair}: same headers`);
+      for (const [id, entry] of Object.entries(round.appBytes ?? {})) if (entry.problems.length) notes.push(`${id} app bytes: ${entry.problems.join('; ')}`);
       for (const run of round.loads) {
         const rejected = run.cycles.flatMap((cycle) => Object.entries(cycle).filter(([, sample]) => sample.problems.length > 0).map(([id, sample]) => `${id}: ${sample.problems.join(', ')}`));
         notes.push(`${loadName(run.load)}: ${run.cycles.length} cycles over ${run.sides.join(', ')}${rejected.length ? `; rejected samples: ${rejected.join('; ')}` : ''}`);

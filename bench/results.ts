@@ -60,7 +60,21 @@ export interface SessionRound {
   checks: Record<string, string[]>;
   /** Header differences per `target/reference` pair that must answer alike; empty when alike. */
   headerChecks: Record<string, string[]>;
+  /** What the targets that ask for it (`semantics`) did with Range and If-None-Match (not judged). */
+  semantics?: Record<string, { range: string; conditional: string }>;
+  /** Bytes the Next process tree read and wrote during one 100 MiB download (`appBytes` targets). */
+  appBytes?: Record<string, AppBytes>;
   loads: LoadRun[];
+}
+
+export interface AppBytes {
+  /** Bytes the client received (status 200, full size, or a problem says otherwise). */
+  downloaded: number;
+  /** rchar / wchar deltas of the Next process tree (sockets included). */
+  read: number;
+  written: number;
+  /** An offload target's Next moved more than 1% of the body, or the download failed. */
+  problems: string[];
 }
 
 export interface SessionRun {

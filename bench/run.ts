@@ -9,17 +9,18 @@
  * first rounds only. Then the memory tests, each on a fresh server.
  */
 import { createHash, randomFillSync } from 'node:crypto';
-import { chmodSync, closeSync, copyFileSync, linkSync, mkdirSync, openSync, readFileSync, rmSync, writeSync } from 'node:fs';
+import { chmodSync, closeSync, copyFileSync, linkSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync, writeSync } from 'node:fs';
 import { mkdtemp, realpath } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { ensureBuilt } from '../test/helpers/fixture.js';
 import { rawGet } from '../test/helpers/http.js';
-import { checkBodies, cpuSecondsOf, downloadConcurrently, headerDifferences, NOTHING_COMPLETED, rssOf, runWrk, sampleProblems, sampleRss, type ExpectedBody } from './measure.js';
+import { checkBodies, cpuSecondsOf, downloadConcurrently, headerDifferences, ioBytesOf, NOTHING_COMPLETED, probeSemantics, rssOf, runWrk, sampleProblems, sampleRss, type ExpectedBody } from './measure.js';
 import { checkPlan, plan as fullPlan, type Load, type Plan, type SessionSpec, type TargetSpec } from './plan.js';
 import { defaultResultsDir, describeMachine, docsPath, provenance, repositoryRoot, writeReport } from './report.js';
-import { RESULTS_SCHEMA, type BenchResults, type LoadRun, type MemoryRun, type Sample, type SessionRound, type Settings } from './results.js';
-import { benchAppDir, stacks, type RunningStack } from './stacks.js';
+import { startBenchStore, type BenchStore } from './remote-store.js';
+import { RESULTS_SCHEMA, type AppBytes, type BenchResults, type LoadRun, type MemoryRun, type Sample, type SessionRound, type Settings } from './results.js';
+import { benchAppDir, REMOTE_STACKS, stacks, type RunningStack } from './stacks.js';
 
 const numberEnv = (name: string, fallback: number, { integer = true, minimum = 0 } = {}): number => {
   const value = process.env[name];
@@ -100,21 +101,27 @@ const targetOf = (plan: Plan, id: string): TargetSpec => plan.targets.find((targ
 function estimateSeconds(plan: Plan): number {
   const start = (stack: string): number => (stack.startsWith('next-') && stack !== 'next-malloc' ? 5 : stack.startsWith('next') ? 3 : 1);
   let total = 90; // next build, generating the files
+  // The Blob store, once: test CA, servers, the 1 KiB and 100 MiB files uploaded public and private.
+  const usesStore = [...plan.sessions.flatMap((session) => stacksOf(plan, session)), ...plan.memory.targets.map((entry) => targetOf(plan, entry.id).stack)].some((stack) => REMOTE_STACKS.includes(stack));
+  if (usesStore) total += 15;
   for (const session of plan.sessions) {
     const sides = [...new Set([...(session.small ?? []), ...(session.large ?? [])])];
     let round = stacksOf(plan, session).reduce((sum, stack) => sum + start(stack) + 1.5, 0);
-    round += sides.reduce((sum, id) => sum + (targetOf(plan, id).files ? 1 : 0.3), 0);
+    round += sides.reduce((sum, id) => sum + (targetOf(plan, id).files ? 1 : 0.3) + (targetOf(plan, id).semantics ? 0.5 : 0) + (targetOf(plan, id).appBytes ? 2 : 0), 0);
     for (const load of ['small', 'large'] as const) {
       const count = session[load]?.length ?? 0;
       round += count * (settings.warmup + 0.3) + settings.cycles * count * (settings.sampleSeconds + 0.3);
       // readFile streams ~90 MB/s here: its 100 MiB samples last ~9 s (see sampleSecondsFor).
       if (load === 'large' && session.large?.includes('next-readfile')) round += settings.cycles * Math.max(0, 9 - settings.sampleSeconds);
+      // 100 MiB from the Blob store (TLS, in this process) ran at ~100-150 MB/s in a smoke run: ~10 s samples.
+      if (load === 'large') round += settings.cycles * (session.large ?? []).filter((id) => REMOTE_STACKS.includes(targetOf(plan, id).stack)).length * Math.max(0, 10 - settings.sampleSeconds);
     }
     total += round * roundsOf(session);
   }
   for (const entry of plan.memory.targets) {
     const runs = entry.judged ? settings.memoryRounds : 1;
-    const perRun = (key: FileKey): number => 5 + (key === 'huge' ? (entry.id === 'next-readfile' ? 90 : 12) : 2);
+    // A remote target's 8 x 100 MiB come from the store over TLS, in this process: ~6 s here.
+    const perRun = (key: FileKey): number => 5 + (key === 'huge' ? (entry.id === 'next-readfile' ? 90 : 12) : REMOTE_STACKS.includes(targetOf(plan, entry.id).stack) ? 6 : 2);
     total += runs * (perRun('large') + (settings.huge && entry.huge ? perRun('huge') : 0));
     if (entry.warm) total += perRun('large') + 1 + (settings.huge && entry.huge ? perRun('huge') + 1 : 0);
   }
@@ -144,7 +151,12 @@ interface Context {
   plan: Plan;
   mediaRoot: string;
   sums: Partial<Record<FileKey, { sha256: string; head: Buffer }>>;
+  /** The Blob store of the remote stacks, started by the first one that asks (bench/remote-store.ts). */
+  store(): Promise<BenchStore>;
 }
+
+/** An empty file: the body every response of a redirect target must have. */
+const EMPTY_BODY = 'empty.body';
 
 async function main(): Promise<void> {
   const problems = checkPlan(fullPlan);
@@ -168,8 +180,19 @@ async function main(): Promise<void> {
   log('installing bench/app with the packed library (scripts/consumer-app.mjs)');
   const installedApp = await ensureBuilt(benchAppDir);
   const publicDir = path.join(installedApp, 'public');
-  const context: Context = { plan, mediaRoot, sums: {} };
+  let store: Promise<BenchStore> | undefined;
+  const context: Context = {
+    plan,
+    mediaRoot,
+    sums: {},
+    store: () => {
+      if (!store) log('starting the Blob store for the remote targets (bench/remote-store.ts)');
+      store ??= startBenchStore(mediaRoot, [files.small.name, files.large.name]);
+      return store;
+    },
+  };
   try {
+    writeFileSync(path.join(mediaRoot, EMPTY_BODY), '');
     for (const key of Object.keys(files) as FileKey[]) {
       if (key === 'huge' && !(plan.memory.targets.length > 0 && settings.huge)) continue;
       log(`generating ${files[key].name}`);
@@ -226,6 +249,7 @@ async function main(): Promise<void> {
     log(`wrote ${path.relative(repositoryRoot, resultsDir)}/latest.{json,md,svg}${docs ? ' and the section of docs/benchmarks.md' : ''}`);
     console.log(`\n${readFileSync(path.join(resultsDir, 'latest.md'), 'utf8').split('\n## Rounds')[0]}`);
   } finally {
+    await store?.then((running) => running.close()).catch(() => undefined);
     rmSync(publicDir, { recursive: true, force: true });
     rmSync(mediaRoot, { recursive: true, force: true });
   }
@@ -235,10 +259,11 @@ async function main(): Promise<void> {
 function expectedBodies(context: Context, target: TargetSpec): ExpectedBody[] {
   const { small, large } = context.sums as Record<'small' | 'large', { sha256: string; head: Buffer }>;
   const hashOf = (bytes: Buffer): string => createHash('sha256').update(bytes).digest('hex');
-  const bodies: ExpectedBody[] = [{ path: target.small, sha256: small.sha256, size: KiB }];
+  const follow = target.redirect === true ? { follow: true } : {};
+  const bodies: ExpectedBody[] = [{ path: target.small, sha256: small.sha256, size: KiB, ...follow }];
   if (target.range) {
     const [rangePath, head, start, end] = target.files === undefined ? [target.small, small.head, 100, 611] : [`${target.files}${files.large.name}`, large.head, 65_000, 600_000];
-    bodies.push({ path: rangePath, headers: { range: `bytes=${start}-${end}` }, status: 206, size: end - start + 1, sha256: hashOf(head.subarray(start, end + 1)) });
+    bodies.push({ path: rangePath, headers: { range: `bytes=${start}-${end}` }, status: 206, size: end - start + 1, sha256: hashOf(head.subarray(start, end + 1)), ...follow });
   }
   if (target.files !== undefined) bodies.push({ path: `${target.files}${files.large.name}`, sha256: large.sha256, size: files.large.size });
   return bodies;
@@ -248,7 +273,7 @@ function expectedBodies(context: Context, target: TargetSpec): ExpectedBody[] {
 async function startStacks(context: Context, ids: string[]): Promise<Map<string, RunningStack>> {
   const running = new Map<string, RunningStack>();
   try {
-    for (const id of ids) running.set(id, await stacks[id]!({ mediaRoot: context.mediaRoot }));
+    for (const id of ids) running.set(id, await stacks[id]!({ mediaRoot: context.mediaRoot, store: context.store }));
     return running;
   } catch (error) {
     await stopStacks(running);
@@ -275,8 +300,22 @@ async function runSessionRound(context: Context, session: SessionSpec, round: nu
   try {
     const stackOf = (id: string): RunningStack => running.get(targetOf(context.plan, id).stack)!;
     for (const id of new Set([...(session.small ?? []), ...(session.large ?? [])])) {
-      result.checks[id] = await checkBodies(stackOf(id).front, expectedBodies(context, targetOf(context.plan, id)));
+      const target = targetOf(context.plan, id);
+      result.checks[id] = await checkBodies(stackOf(id).front, expectedBodies(context, target));
       if (result.checks[id].length > 0) log(`${id}: byte check FAILED, not timed: ${result.checks[id].join('; ')}`);
+      if (target.semantics) {
+        try {
+          (result.semantics ??= {})[id] = await probeSemantics(stackOf(id).front + target.small, context.sums.small!.head.subarray(0, KiB));
+        } catch (error) {
+          (result.semantics ??= {})[id] = { range: `no answer: ${firstLine(error)}`, conditional: '' };
+        }
+        log(`${id}: Range ${result.semantics![id]!.range}; If-None-Match ${result.semantics![id]!.conditional}`);
+      }
+      if (target.appBytes) {
+        (result.appBytes ??= {})[id] = await measureAppBytes(stackOf(id), target);
+        const entry = result.appBytes![id]!;
+        log(`${id}: during one 100 MiB download Next read ${entry.read} and wrote ${entry.written} bytes${entry.problems.length ? `: ${entry.problems.join('; ')}` : ''}`);
+      }
     }
     for (const comparison of context.plan.comparisons.filter((entry) => entry.session === session.id && entry.sameHeaders)) {
       const key = `${comparison.id}/${comparison.referenceId}`;
@@ -299,6 +338,21 @@ async function runSessionRound(context: Context, session: SessionSpec, round: nu
     await stopStacks(running);
   }
   return result;
+}
+
+/**
+ * One 100 MiB download through the stack's front while the Next process tree's rchar/wchar are read
+ * before and after: what Next moved itself. An offload target must stay below 1% of the body.
+ */
+async function measureAppBytes(stack: RunningStack, target: TargetSpec): Promise<AppBytes> {
+  const before = ioBytesOf([stack.pid]);
+  const download = await downloadConcurrently(`${stack.front}${target.files}${files.large.name}`, 1, files.large.size);
+  const after = ioBytesOf([stack.pid]);
+  const [read, written] = [after.read - before.read, after.written - before.written];
+  const problems: string[] = [];
+  if (!download.ok) problems.push(`download failed: ${download.detail}`);
+  if (target.offload && read + written > files.large.size / 100) problems.push(`Next moved ${read + written} bytes, more than 1% of the body`);
+  return { downloaded: download.ok ? files.large.size : 0, read, written, problems };
 }
 
 /** Warm every side up alike, then `cycles` cycles loading each side once, in an order rotated every cycle. */
@@ -354,7 +408,9 @@ async function timedSample(context: Context, load: Load, target: TargetSpec, sta
   const url = stack.front + (small ? target.small : `${target.files}${files.large.name}`);
   const cpuBefore = cpuSecondsOf(stack.cpuRoots);
   try {
-    const wrk = await runWrk({ url, threads: settings.threads, connections, seconds, ...(small ? { expectedBody: path.join(context.mediaRoot, files.small.name) } : {}) });
+    // A redirect target's every answer is the empty 302; the others', the 1 KiB file.
+    const expected = target.redirect ? { expectedBody: path.join(context.mediaRoot, EMPTY_BODY), expectedStatus: 302 } : { expectedBody: path.join(context.mediaRoot, files.small.name) };
+    const wrk = await runWrk({ url, threads: settings.threads, connections, seconds, ...(small ? expected : {}) });
     const cpuSeconds = cpuSecondsOf(stack.cpuRoots) - cpuBefore;
     return {
       throughput: small ? wrk.requestsPerSecond : wrk.megabytesPerSecond,
@@ -364,7 +420,7 @@ async function timedSample(context: Context, load: Load, target: TargetSpec, sta
       requests: wrk.requests,
       bytes: wrk.bytes,
       seconds: wrk.seconds,
-      problems: sampleProblems(wrk, { connections, bodyBytes: small ? files.small.size : files.large.size }),
+      problems: sampleProblems(wrk, { connections, bodyBytes: target.redirect ? 0 : small ? files.small.size : files.large.size }),
     };
   } catch (error) {
     return { throughput: 0, cpuUs: 0, p50Ms: 0, p99Ms: 0, requests: 0, bytes: 0, seconds: 0, problems: [firstLine(error)] };

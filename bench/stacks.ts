@@ -1,7 +1,9 @@
 /**
  * The server stacks the bench starts fresh for every round: a `next start` of bench/app (alone, with
  * glibc's heap thresholds raised, or behind a proxy from example-app/deploy), nginx serving the files
- * itself, and a plain Node server with `send`. Every target in bench/plan.ts names one.
+ * itself, and a plain Node server with `send`. Every target in bench/plan.ts names one. The remote
+ * stacks (`next-remote`, `next-redirect`, `next-nginx-remote`) reach the Blob store of
+ * bench/remote-store.ts, which is started once per run (storage outlives the app).
  */
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
@@ -11,7 +13,8 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { freePort, startNext } from '../test/helpers/next-server.js';
 import { PROXY_KINDS, startProxy, type ProxyKind } from '../test/helpers/proxies.js';
-import { withStaticLocation } from './proxy-static.js';
+import { withRemoteDirectLocation, withStaticLocation } from './proxy-static.js';
+import { BLOB_PREFIX, type BenchStore } from './remote-store.js';
 
 const benchDir = path.dirname(fileURLToPath(import.meta.url));
 export const benchAppDir = path.join(benchDir, 'app');
@@ -31,22 +34,35 @@ export interface RunningStack {
 export interface StackContext {
   /** Real path of the generated files (1k.bin, 100m.bin, 1g.bin), readable by `nobody`. */
   mediaRoot: string;
+  /** The run's Blob store, started on first use (remote stacks only). */
+  store(): Promise<BenchStore>;
 }
+
+type Env = Record<string, string>;
 
 export type StartStack = (context: StackContext) => Promise<RunningStack>;
 
+/** What a proxy stack adds to the shipped config and its template values. */
+interface ProxySetup {
+  kind: ProxyKind;
+  templateValues?: Record<string, string>;
+  configure(config: string): string;
+}
+
+/** The shipped config as is, plus the media root served by the proxy itself at STATIC_PREFIX. */
+const withStatic = (kind: ProxyKind) => (context: StackContext): ProxySetup => ({ kind, configure: (config) => withStaticLocation(kind, config, context.mediaRoot) });
+
+/** The bench app's environment for the store: the dispatcher preload, API URL and token. */
+const storeEnv = async (context: StackContext, extra: Env = {}): Promise<Env> => ({ ...(await context.store()).nextEnv, ...extra });
+
 /** A fresh `next start` of the bench app with `env`, and the proxy `kind` in front when given. */
-function benchApp(env: (context: StackContext) => NodeJS.ProcessEnv, kind?: ProxyKind): StartStack {
+function benchApp(env: (context: StackContext) => Env | Promise<Env>, proxySetup?: (context: StackContext) => ProxySetup | Promise<ProxySetup>): StartStack {
   return async (context) => {
-    const next = await startNext(benchAppDir, { BENCH_MEDIA_ROOT: context.mediaRoot, ...env(context) });
-    if (!kind) return { front: next.url, pid: next.pid, cpuRoots: [next.pid], stop: () => next.stop() };
+    const next = await startNext(benchAppDir, { BENCH_MEDIA_ROOT: context.mediaRoot, ...(await env(context)) });
+    if (!proxySetup) return { front: next.url, pid: next.pid, cpuRoots: [next.pid], stop: () => next.stop() };
     try {
-      const proxy = await startProxy(kind, {
-        upstreamPort: next.port,
-        mediaRoot: context.mediaRoot,
-        // The shipped config as is, plus the media root served by the proxy itself at STATIC_PREFIX.
-        configure: (config) => withStaticLocation(kind, config, context.mediaRoot),
-      });
+      const { kind, templateValues, configure } = await proxySetup(context);
+      const proxy = await startProxy(kind, { upstreamPort: next.port, mediaRoot: context.mediaRoot, ...(templateValues ? { templateValues } : {}), configure });
       return {
         front: proxy.url,
         appPort: next.port,
@@ -63,6 +79,9 @@ function benchApp(env: (context: StackContext) => NodeJS.ProcessEnv, kind?: Prox
     }
   };
 }
+
+/** The stacks that need the run's Blob store (its start-up counts once in the estimate). */
+export const REMOTE_STACKS: readonly string[] = ['next-remote', 'next-redirect', 'next-nginx-remote'];
 
 export const stacks: Readonly<Record<string, StartStack>> = {
   next: benchApp(() => ({})),
@@ -84,9 +103,24 @@ export const stacks: Readonly<Record<string, StartStack>> = {
           // nginx maps the root to its internal location; the others see the same paths (identity).
           ...(kind === 'nginx' ? { DOWNLOADVIEW_RULES: `${context.mediaRoot}=/_protected/media` } : {}),
         }),
-        kind,
+        withStatic(kind),
       ),
     ]),
+  ),
+  // Remote sources (issue #16): streamed, redirected, and offloaded to nginx, which then resolves
+  // the object host with the store's DNS server and verifies its certificate against the test CA.
+  'next-remote': benchApp((context) => storeEnv(context)),
+  'next-redirect': benchApp((context) => storeEnv(context, { DOWNLOADVIEW_BACKEND: 'redirect' })),
+  'next-nginx-remote': benchApp(
+    (context) => storeEnv(context, { BENCH_LENGTH_HOOK: '1', DOWNLOADVIEW_BACKEND: 'nginx', DOWNLOADVIEW_RULES: `${context.mediaRoot}=/_protected/media` }),
+    async (context) => {
+      const store = await context.store();
+      return {
+        kind: 'nginx',
+        templateValues: { RESOLVER: `127.0.0.1:${store.dns.port}`, CA_FILE: store.world.certificates.caFile },
+        configure: (config) => withRemoteDirectLocation(config, store.publicOrigin, BLOB_PREFIX.public),
+      };
+    },
   ),
   'nginx-static': (context) => startNginxStatic(context.mediaRoot),
   'node-send': (context) => startSendServer(context.mediaRoot),

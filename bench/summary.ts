@@ -89,7 +89,8 @@ export function summarise(results: BenchResults): Summary {
   const memory = summariseMemory(results);
   const memoryComparisons = results.plan.memory.comparisons.flatMap((spec) =>
     (['large', 'huge'] as const)
-      .filter((key) => key === 'large' || results.settings.huge)
+      // 1 GiB only where both sides are measured with it (the remote store holds 100 MiB objects only).
+      .filter((key) => key === 'large' || (results.settings.huge && [spec.id, spec.referenceId].every((id) => results.plan.memory.targets.some((entry) => entry.id === id && entry.huge))))
       .map((key) => summariseMemoryComparison(results.memory, { ...spec, key }, options)),
   );
   return { comparisons, targets, memory, memoryComparisons };
@@ -140,10 +141,16 @@ function summariseComparison(
   return { ...base, interval, outcome: verdictAtLeast(interval, spec.minimum), ...(thin ? { note: thin } : {}) };
 }
 
-/** Byte-check failures of either side, header differences the comparison forbids, or a round that never ran. */
+/**
+ * Byte-check failures of either side, an offload side whose Next moved the body itself (app-bytes
+ * check: it was not offloaded), header differences the comparison forbids, or a round that never ran.
+ */
 function roundProblems(round: SessionRound, spec: ComparisonSpec): string[] {
   if (round.error) return [`not measured: ${round.error}`];
-  const problems = [spec.id, spec.referenceId].flatMap((id) => (round.checks[id] ?? []).map((problem) => `${id} byte check: ${problem}`));
+  const problems = [spec.id, spec.referenceId].flatMap((id) => [
+    ...(round.checks[id] ?? []).map((problem) => `${id} byte check: ${problem}`),
+    ...(round.appBytes?.[id]?.problems ?? []).map((problem) => `${id} app bytes: ${problem}`),
+  ]);
   if (spec.sameHeaders) {
     const differences = round.headerChecks[`${spec.id}/${spec.referenceId}`];
     if (differences === undefined) problems.push('the header check did not run');

@@ -1,9 +1,11 @@
 -- wrk script: count what every response was, then print the run's totals as one JSON line
 -- (parsed by bench/measure.ts). Latencies are in microseconds; bytes count everything read.
 --
--- Usage: wrk ... -s wrk-report.lua URL [-- EXPECTED_BODY_FILE]
+-- Usage: wrk ... -s wrk-report.lua URL [-- EXPECTED_BODY_FILE [EXPECTED_STATUS]]
 --   With EXPECTED_BODY_FILE (the 1 KiB loads) every response's status and body are checked: each
 --   is counted as 200 with exactly those bytes, another 2xx, 1xx/3xx/4xx/5xx, or 200 with other bytes.
+--   EXPECTED_STATUS (default 200; 302 for the redirect targets, with an empty file) is the status
+--   counted in place of 200: ok200 then means "that status with exactly those bytes".
 --   Without it (the 100 MiB loads) no response callback is installed: wrk would copy every body into
 --   Lua first. Those loads are checked by counting instead (bench/measure.ts): wrk's own >= 400 count,
 --   requests sent against responses completed (a body cut short is no completed response), and the
@@ -19,6 +21,7 @@ end
 sent, ok200, other2xx, s1xx, s3xx, s4xx, s5xx, wrongBody, checked = 0, 0, 0, 0, 0, 0, 0, 0, 0
 
 local expected = nil
+local expectedStatus = 200
 local prepared = nil
 
 function init(args)
@@ -28,6 +31,7 @@ function init(args)
     expected = handle:read("*a")
     handle:close()
     checked = 1
+    if args[2] ~= nil and args[2] ~= "" then expectedStatus = tonumber(args[2]) end
   else
     -- wrk installs its body-buffering callbacks only when `response` is a function after init().
     response = nil
@@ -42,7 +46,7 @@ function request()
 end
 
 function response(status, headers, body)
-  if status == 200 then
+  if status == expectedStatus then
     if body == expected then ok200 = ok200 + 1 else wrongBody = wrongBody + 1 end
   elseif status >= 200 and status < 300 then other2xx = other2xx + 1
   elseif status < 200 then s1xx = s1xx + 1

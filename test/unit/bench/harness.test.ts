@@ -1,8 +1,9 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { headerDifferences, parseWrkReport, sampleProblems } from '../../../bench/measure.js';
-import { checkPlan, plan, STATIC_PREFIX, type Plan } from '../../../bench/plan.js';
-import { withStaticLocation } from '../../../bench/proxy-static.js';
+import { checkPlan, plan, REMOTE_DIRECT_PREFIX, STATIC_PREFIX, type Plan } from '../../../bench/plan.js';
+import { withRemoteDirectLocation, withStaticLocation } from '../../../bench/proxy-static.js';
+import { REMOTE_STACKS, stacks } from '../../../bench/stacks.js';
 import { PROXY_KINDS, renderTemplate, templateValuesFor, type ProxyKind } from '../../helpers/proxies.js';
 
 /** wrk-report.lua's totals for a clean 1 KiB run of 1,000 responses on 32 connections. */
@@ -44,6 +45,17 @@ describe('sampleProblems', () => {
 describe('headerDifferences', () => {
   const answer = { 'content-type': 'application/octet-stream', etag: 'W/"400-1"', 'content-length': '0', 'x-accel-redirect': '/_protected/media/1k.bin', date: 'Mon', connection: 'close' };
 
+  it('compares a presigned Location by origin, path and parameter names, not its signature', () => {
+    const signed = (signature: string, until: number, path = 'bench-private/1k.bin') => ({
+      location: `https://store.private.blob.vercel-storage.com/${path}?vercel-blob-delegation=d&vercel-blob-valid-until=${until}&vercel-blob-signature=${signature}&download=1`,
+      'cache-control': 'private, no-store',
+    });
+    expect(headerDifferences(signed('abc', 1), signed('xyz', 2))).toEqual([]);
+    expect(headerDifferences(signed('abc', 1), signed('abc', 1, 'bench-private/other.bin'))).toHaveLength(1);
+    const { location } = signed('abc', 1);
+    expect(headerDifferences(signed('abc', 1), { ...signed('abc', 1), location: location.replace('&download=1', '') })).toHaveLength(1);
+  });
+
   it('ignores the per-response headers and names every other difference', () => {
     expect(headerDifferences(answer, { ...answer, date: 'Tue', connection: 'keep-alive' })).toEqual([]);
     const { 'content-length': _, ...chunked } = answer;
@@ -58,6 +70,23 @@ describe('headerDifferences', () => {
 describe('checkPlan', () => {
   it('finds the shipped plan consistent', () => {
     expect(checkPlan(plan)).toEqual([]);
+  });
+
+  it('has the remote targets of issue #16 as judged pairs with the issue\'s targets, on stacks that exist', () => {
+    const judged = plan.comparisons.filter((comparison) => comparison.minimum !== undefined).map((comparison) => [comparison.id, comparison.referenceId, comparison.load, comparison.minimum]);
+    expect(judged).toContainEqual(['lib-blob', 'naive-blob', 'large', 1.0]);
+    expect(judged).toContainEqual(['lib-redirect', 'bare-redirect', 'small', 0.95]);
+    expect(judged).toContainEqual(['lib-nginx-remote', 'nginx-remote-direct', 'large', 0.9]);
+    expect(plan.memory.comparisons.map((comparison) => [comparison.id, comparison.referenceId])).toContainEqual(['lib-blob', 'naive-blob']);
+    for (const target of plan.targets) expect(Object.keys(stacks), target.id).toContain(target.stack);
+    const remote = plan.targets.filter((target) => REMOTE_STACKS.includes(target.stack));
+    expect(remote.filter((target) => target.appBytes).map((target) => target.id)).toEqual(['lib-blob', 'lib-nginx-remote']);
+    expect(remote.filter((target) => target.semantics).map((target) => target.id)).toEqual(['lib-blob', 'naive-blob', 'lib-nginx-remote', 'nginx-remote-direct']);
+  });
+
+  it('refuses a redirect target with files to load and an app-bytes check without files', () => {
+    const broken: Plan = { ...plan, targets: [...plan.targets, { id: 'x', label: '', stack: 'next', small: '/x', files: '/x/', range: false, redirect: true }, { id: 'y', label: '', stack: 'next', small: '/y', range: false, appBytes: true }] };
+    expect(checkPlan(broken)).toEqual(['target x redirects but declares files to load', 'target y asks for an app-bytes check but serves no files']);
   });
 
   it('names comparisons whose sides their session does not load, and other slips', () => {
@@ -113,5 +142,33 @@ describe('withStaticLocation', () => {
     expect(() => withStaticLocation('apache', 'Listen 1', mediaRoot)).toThrow(/mod_proxy/);
     expect(() => withStaticLocation('lighttpd', 'server.port = 1', mediaRoot)).toThrow(/proxy\.server/);
     expect(() => withStaticLocation('caddy', ':80 {}', mediaRoot)).toThrow(/reverse_proxy/);
+  });
+});
+
+describe('withRemoteDirectLocation', () => {
+  const config = renderTemplate(
+    readFileSync(new URL('../../../example-app/deploy/nginx.conf', import.meta.url), 'utf8'),
+    { ...templateValuesFor({ port: 8080, upstreamPort: 3000, mediaRoot: '/srv/media', runtimeDir: '/tmp/run' }), RESOLVER: '127.0.0.1:5353', CA_FILE: '/tmp/ca.pem' },
+  );
+  const origin = 'https://store.public.blob.vercel-storage.com';
+
+  it("copies the shipped remote location's directives, public, proxying the object URL directly", () => {
+    const changed = withRemoteDirectLocation(config, origin, 'bench/');
+    const copy = changed.slice(changed.indexOf(`location ~ ^${REMOTE_DIRECT_PREFIX}`));
+    const block = copy.slice(0, copy.indexOf('\n        }'));
+    expect(block).toContain(`set $download_remote_url ${origin}/bench/$bench_object;`);
+    expect(block).not.toMatch(/^\s*internal;/m);
+    const original = config.slice(config.indexOf('location ^~ /_protected/remote/ {'));
+    // Every directive of the shipped location but `internal` and the URL it reads from the app.
+    for (const line of original.slice(0, original.indexOf('\n        }')).split('\n').slice(1)) {
+      if (/internal;|x_accel_remote_url/.test(line)) continue;
+      expect(block, line).toContain(line);
+    }
+    expect(changed.match(/^\s*internal;/gm)).toHaveLength(config.match(/^\s*internal;/gm)!.length);
+  });
+
+  it('throws when the shipped config no longer has the remote location or reads the URL otherwise', () => {
+    expect(() => withRemoteDirectLocation('events {}', origin, 'bench/')).toThrow(/_protected\/remote/);
+    expect(() => withRemoteDirectLocation(config.replace('$upstream_http_x_accel_remote_url', '$arg_url'), origin, 'bench/')).toThrow(/x_accel_remote_url/);
   });
 });

@@ -97,6 +97,14 @@ describe('summarise', () => {
     expect(clears!.invalid).toEqual(['round 1: the header check did not run', 'round 2: lower byte check: /lower/1k.bin: sha256 differs', 'round 2: the header check did not run']);
   });
 
+  it("calls a comparison INVALID when a side's Next moved the body it should have offloaded", () => {
+    const results = fixture();
+    results.sessions[0]!.rounds[0]!.appBytes = { lib: { downloaded: 100, read: 100, written: 100, problems: ['Next moved 200 bytes, more than 1% of the body'] } };
+    const [clears] = summarise(results).comparisons;
+    expect(clears!.outcome).toBe('INVALID');
+    expect(clears!.invalid).toEqual(['round 1: lib app bytes: Next moved 200 bytes, more than 1% of the body']);
+  });
+
   it('decides nothing from one server', () => {
     const results = fixture();
     results.sessions[0]!.rounds.pop();
@@ -120,6 +128,16 @@ describe('the generated report', () => {
     expect(renderDocsSection(changed)).not.toBe(section);
     expect(renderMarkdown(fixture())).toBe(renderMarkdown(fixture()));
     expect(renderChart(fixture(), summarise(fixture()))).toContain('PASS');
+  });
+
+  it("tabulates the remote sides' Range and If-None-Match answers and Next's own bytes, only when recorded", () => {
+    const results = fixture();
+    expect(renderMarkdown(results)).not.toContain('Range, 304');
+    results.sessions[0]!.rounds[0]!.semantics = { lib: { range: '206, the exact bytes', conditional: '304' }, lower: { range: '200 with the whole body: Range ignored', conditional: 'no ETag: If-None-Match impossible' } };
+    results.sessions[0]!.rounds[1]!.appBytes = { lib: { downloaded: 104857600, read: 777, written: 1044, problems: [] } };
+    const text = renderMarkdown(results);
+    expect(text).toContain('| the library (lib) | 206, the exact bytes | 304 | 1,821 B |');
+    expect(text).toContain('| a reference at 1,000 req/s (lower) | 200 with the whole body: Range ignored | no ETag: If-None-Match impossible | – |');
   });
 
   it('says so, and quotes nothing, for results of the previous harness', () => {
