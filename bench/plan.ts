@@ -125,7 +125,7 @@ const remoteTargets: TargetSpec[] = [
   { id: 'naive-blob', label: 'naive route: new Response((await fetch(url)).body)', stack: 'next-remote', small: '/naive-blob/1k.bin', files: '/naive-blob/', range: false, semantics: true },
   { id: 'lib-redirect', label: "library, private blob, DOWNLOADVIEW_BACKEND=redirect (302 to a presigned URL)", stack: 'next-redirect', small: '/blob-private/1k.bin', range: true, redirect: true },
   { id: 'lib-redirect-cached', label: 'lib-redirect with metadataCache (no API call per request)', stack: 'next-redirect', small: '/blob-private-cached/1k.bin', range: true, redirect: true },
-  { id: 'bare-redirect', label: 'bare hand-written redirect (presign + 302, same Location and headers)', stack: 'next-redirect', small: '/bare-redirect/1k.bin', range: true, redirect: true },
+  { id: 'bare-redirect', label: 'bare hand-written redirect (head() + presign + 302, same Location and headers)', stack: 'next-redirect', small: '/bare-redirect/1k.bin', range: true, redirect: true },
   { id: 'lib-nginx-remote', label: 'library + nginx remote offload (public blob)', stack: 'next-nginx-remote', small: '/blob/1k.bin', files: '/blob/', range: true, offload: true, semantics: true, appBytes: true },
   { id: 'nginx-remote-direct', label: 'the same nginx proxying the object directly', stack: 'next-nginx-remote', small: `${REMOTE_DIRECT_PREFIX}1k.bin`, files: REMOTE_DIRECT_PREFIX, range: true, semantics: true },
 ];
