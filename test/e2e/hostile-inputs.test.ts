@@ -13,7 +13,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FILENAME_CASES, INVALID_UTF8_NAME, parseContentDisposition } from '../corpora/filenames.js';
 import { hasMalformedEncoding, pathCorpus, plantPathCorpusMedia, type PathCase, type PlantedMedia } from '../corpora/paths.js';
-import { ensureBuilt, fixtureApp } from '../helpers/fixture.js';
+import { ensureBuilt, fixtureApp, nextMajor } from '../helpers/fixture.js';
 import { rawExchange, rawGet, statusesOf, type RawResponse } from '../helpers/http.js';
 import { findLeaks, type LeakMarkers } from '../helpers/hygiene.js';
 import { createMediaRoot } from '../helpers/media.js';
@@ -278,8 +278,10 @@ describe('next start directly', () => {
     const result = await runPathCorpus(where(), '/secured/', false);
     figures.push(`direct /secured (no guard): ${result.refused} refused, ${result.served} served, ${result.nextOwn500} Next 500s (malformed encoding)`);
     expectNone(result.problems);
-    // Pinned so that a Next upgrade that stops answering malformed encoding with a 500 is noticed.
-    expect(result.nextOwn500).toBeGreaterThan(0);
+    // Pinned so that a Next upgrade that changes it is noticed: Next 16 answers malformed
+    // encoding with its own 500 before any route runs; Next 15.5 refuses it with a 4xx.
+    if (nextMajor >= 16) expect(result.nextOwn500).toBeGreaterThan(0);
+    else expect(result.nextOwn500).toBe(0);
   });
 
   it('on-disk hostile file names: exact bytes, valid header bytes, the expected download name', async () => {
@@ -300,7 +302,11 @@ describe('next start directly', () => {
 });
 
 
-describeEachProxy(PROXY_KINDS)('behind %s (the app offloading to it)', (kind) => {
+// On Next 15 (the e2e-next15 project) the direct suites above run again; what the proxies do does
+// not depend on the Next major, so their suites are registered on Next 16 only (CI time).
+const proxyKinds = nextMajor >= 16 ? PROXY_KINDS : [];
+
+describeEachProxy(proxyKinds)('behind %s (the app offloading to it)', (kind) => {
   let next: RunningNext;
   let proxy: RunningProxy;
   const where = (): Target => ({ port: proxy.port, direct: false, kind });
