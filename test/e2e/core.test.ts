@@ -9,6 +9,7 @@ import { gunzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ensureBuilt, fixtureApp } from '../helpers/fixture.js';
 import { hashedGet, rawGet, sha256 } from '../helpers/http.js';
+import { assertNoLeak } from '../helpers/hygiene.js';
 import { createMediaRoot, writeLargeFile, type LargeFile } from '../helpers/media.js';
 import { startNext, type RunningNext } from '../helpers/next-server.js';
 import { openFilesUnder } from '../helpers/process.js';
@@ -195,6 +196,7 @@ describe('traversal through next start (raw requests)', () => {
     expect(body).not.toContain('SECRET=dotfile');
     expect(body).not.toContain('root:x:0:0');
     expect(body).not.toContain(media.root);
+    assertNoLeak(response, { paths: [media.root], reflected: target }, target);
   });
 });
 

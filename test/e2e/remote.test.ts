@@ -14,6 +14,7 @@ import { put } from '@vercel/blob';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ensureBuilt, fixtureApp } from '../helpers/fixture.js';
 import { hashedGet, sha256 } from '../helpers/http.js';
+import { assertNoLeak, type LeakMarkers } from '../helpers/hygiene.js';
 import { createMediaRoot } from '../helpers/media.js';
 import { repositoryRoot, startNext, type RunningNext } from '../helpers/next-server.js';
 import { startProxy, type ProxyKind, type RunningProxy } from '../helpers/proxies.js';
@@ -59,6 +60,15 @@ afterAll(async () => {
 
 function appEnv(extra: Record<string, string> = {}): Record<string, string> {
   return { ...world.nextEnv, TEST_BLOB_TOKEN: world.blob.token, REMOTE_UPSTREAM_URL: world.upstream.url, MEDIA_ROOT: media.root, ...extra };
+}
+
+/** What no response may hold: the store and upstream addresses, the token and its secret part, the media root. */
+function worldMarkers(): LeakMarkers {
+  return {
+    paths: [media.root],
+    urls: ['vercel-storage', world.blob.apiUrl, new URL(world.blob.apiUrl).host, world.upstream.url, `127.0.0.1:${world.upstream.port}`, 'localhost:'],
+    secrets: [world.blob.token, world.blob.token.split('_').at(-1)!],
+  };
 }
 
 /** Every header and the body as one text, to look for things that must never reach a client. */
@@ -143,10 +153,18 @@ describe('streamed through next start', () => {
     world.blob.faults.set('files/broken.bin', { kind: 'status', status: 500 });
     const failed = await hashedGet(url('/blob/broken.bin'));
     expect(failed.status).toBe(502);
-    for (const response of [failed, await hashedGet(url('/remote/missing.bin'))]) {
-      expect(everything(response)).not.toContain('vercel-storage');
-      expect(everything(response)).not.toContain(world.blob.token);
+    world.upstream.routes.set('/broken.bin', { object: storedObject(big), fault: { kind: 'status', status: 503 } });
+    const responses = {
+      'blob 404': await hashedGet(url('/blob/missing.bin')),
+      'blob 403': await hashedGet(url('/blob/private/secret.txt')),
+      'blob 500 → 502': failed,
+      'url 404': await hashedGet(url('/remote/missing.bin')),
+      'url 503 → 502': await hashedGet(url('/remote/broken.bin')),
+      'blob key refused': await hashedGet(url('/blob/%2e%2e%2fx')),
+    };
+    for (const [label, response] of Object.entries(responses)) {
       expect(everything(response)).not.toContain(String(world.upstream.port));
+      assertNoLeak(response, worldMarkers(), label);
     }
     world.blob.faults.set('files/broken.bin', { kind: 'reset' });
     await expect(hashedGet(url('/blob/broken.bin'))).rejects.toThrow();
@@ -167,6 +185,7 @@ describe('streamed through next start', () => {
     const response = await hashedGet(url('/remote/moved.bin'));
     expect(response.status).toBe(502);
     expect(everything(response)).not.toContain('localhost');
+    assertNoLeak(response, worldMarkers(), 'cross-origin redirect');
   });
 });
 

@@ -7,6 +7,7 @@ import { issueSignedToken, presignUrl, put } from '@vercel/blob';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { blob, downloadHandler, nginx, record, redirect, type DownloadHandlerOptions } from '../../src/index.js';
 import { startRemoteWorld, useRemoteWorldHere, type RemoteWorld } from '../servers/remote-world.js';
+import { assertResponseNoLeak } from '../helpers/hygiene.js';
 import { bodyOf, call, expectBytes, parseMultipart, releaseUnread, segments } from './support.js';
 
 let world: RemoteWorld;
@@ -137,6 +138,39 @@ describe('blob() streamed', () => {
     const text = `${[...response.headers].join('\n')}\n${await response.text()}`;
     expect(text).not.toContain('vercel-storage');
     expect(text).not.toContain(world.blob.token);
+  });
+});
+
+describe('blob() error hygiene', () => {
+  it('no failure response holds the store URL, API URL, token, a path or a stack', async () => {
+    const secret = world.blob.token.split('_').at(-1)!;
+    const markers = { urls: ['vercel-storage', world.blob.apiUrl, new URL(world.blob.apiUrl).host], secrets: [world.blob.token, secret] };
+    const failures: [string, () => Promise<Response>][] = [
+      ['missing', () => call(handler(), segments('docs/missing.bin'))],
+      ['refused key', () => call(handler(), segments('docs/../x'))],
+      ['head 403', () => {
+        world.blob.faults.set('head:docs/report.txt', { kind: 'status', status: 403 });
+        return call(handler(), segments('docs/report.txt'));
+      }],
+      ['object 500', () => {
+        world.blob.faults.clear();
+        world.blob.faults.set('docs/faulty.bin', { kind: 'status', status: 500 });
+        return call(handler(), segments('docs/faulty.bin'));
+      }],
+      ['slow store', () => {
+        world.blob.faults.set('docs/faulty.bin', { kind: 'slow', delayMs: 1500 });
+        return call(downloadHandler({ source: blob({ access: 'private', token: world.blob.token, connectTimeout: 300 }), onError: () => {} }), segments('docs/faulty.bin'));
+      }],
+      ['wrong access level', () => call(downloadHandler({ source: blob({ access: 'public', token: world.blob.token }), onError: () => {} }), segments('docs/report.txt'))],
+      ['wrong token', () => call(downloadHandler({ source: blob({ access: 'private', token: `${world.blob.token}x` }), onError: () => {} }), segments('docs/report.txt'))],
+    ];
+    const statuses: number[] = [];
+    for (const [label, fail] of failures) {
+      const response = await fail();
+      statuses.push(response.status);
+      await assertResponseNoLeak(response, markers, label);
+    }
+    expect(statuses).toEqual([404, 404, 502, 502, 504, 500, 502]);
   });
 });
 

@@ -6,6 +6,7 @@ import { randomBytes } from 'node:crypto';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { downloadHandler, nginx, redirect, remote, type DownloadHandlerOptions, type RemoteOptions } from '../../src/index.js';
 import { startUpstreamServer, storedObject, type UpstreamServer } from '../servers/upstream-server.js';
+import { assertResponseNoLeak } from '../helpers/hygiene.js';
 import { bodyOf, call, expectBytes, parseMultipart, releaseUnread } from './support.js';
 
 let upstream: UpstreamServer;
@@ -212,6 +213,45 @@ describe('remote() streamed', () => {
     const response = await get(handler(), 'f.bin');
     const text = `${[...response.headers].join('\n')}\n${await response.text()}`;
     expect(text).not.toContain(String(upstream.port));
+  });
+});
+
+describe('remote() error hygiene', () => {
+  it('no failure response holds the upstream URL, its port, a path, a stack or the app credentials', async () => {
+    const markers = { urls: [upstream.url, other.url, `127.0.0.1:${upstream.port}`, `127.0.0.1:${other.port}`, '127.0.0.1:9', 'file:///'], secrets: ['app-secret-18b'] };
+    const withCredentials = { headers: { authorization: 'Bearer app-secret-18b' } };
+    const failures: [string, () => Promise<Response>][] = [
+      ['missing', () => get(handler(withCredentials), 'missing.bin')],
+      ...[401, 403, 500, 503].map((status): [string, () => Promise<Response>] => [`upstream ${status}`, () => {
+        upstream.routes.set('/f.bin', { object: storedObject(big), fault: { kind: 'status', status } });
+        return get(handler(withCredentials), 'f.bin');
+      }]),
+      ['refused', () => call(downloadHandler({ source: remote({ url: () => 'http://127.0.0.1:9/x.bin' }), onError: () => {} }), {})],
+      ['slow', () => {
+        upstream.routes.set('/slow.bin', { object: storedObject(big), fault: { kind: 'slow', delayMs: 1500 } });
+        return get(handler({ connectTimeout: 300, ...withCredentials }), 'slow.bin');
+      }],
+      ['compressed', () => {
+        upstream.routes.set('/g.txt', { object: storedObject('x'.repeat(10000), 'text/plain'), fault: { kind: 'gzip' } });
+        return get(handler(withCredentials), 'g.txt');
+      }],
+      ['range ignored', () => {
+        upstream.routes.set('/r.bin', { object: storedObject(big), getFault: { kind: 'ignore-range' } });
+        return get(handler(withCredentials), 'r.bin', { range: 'bytes=10-19' });
+      }],
+      ['redirect to another origin', () => {
+        upstream.routes.set('/moved.bin', { redirect: `${other.url}/a.bin` });
+        return get(handler(withCredentials), 'moved.bin');
+      }],
+      ['non-http URL', () => call(downloadHandler({ source: remote({ url: () => 'file:///etc/passwd' }), onError: () => {} }), {})],
+    ];
+    const statuses: number[] = [];
+    for (const [label, fail] of failures) {
+      const response = await fail();
+      statuses.push(response.status);
+      await assertResponseNoLeak(response, markers, label);
+    }
+    expect(statuses).toEqual([404, 502, 502, 502, 502, 502, 504, 502, 502, 502, 500]);
   });
 });
 

@@ -87,3 +87,39 @@ export function hashedGet(url: string, headers: Record<string, string> = {}, met
 export function sha256(data: Uint8Array): string {
   return createHash('sha256').update(data).digest('hex');
 }
+
+/**
+ * Send `request` (any bytes: pipelined or smuggling requests, conflicting framing headers) on one
+ * connection and return everything the server sent until it closed or went quiet for `idleMs`.
+ */
+export function rawExchange(port: number, request: string | Buffer, idleMs = 1500): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const socket = connect(port, '127.0.0.1');
+    const chunks: Buffer[] = [];
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const done = () => {
+      clearTimeout(timer);
+      socket.destroy();
+      resolve(Buffer.concat(chunks));
+    };
+    const arm = () => {
+      clearTimeout(timer);
+      timer = setTimeout(done, idleMs);
+    };
+    socket.on('connect', () => {
+      socket.write(request);
+      arm();
+    });
+    socket.on('data', (chunk) => {
+      chunks.push(chunk);
+      arm();
+    });
+    socket.on('error', (error: NodeJS.ErrnoException) => (error.code === 'ECONNRESET' ? done() : reject(error)));
+    socket.on('end', done);
+  });
+}
+
+/** Status codes of every response in a raw exchange (pipelined responses included), in order. */
+export function statusesOf(raw: Buffer): number[] {
+  return [...raw.toString('latin1').matchAll(/(?:^|\r\n)HTTP\/1\.[01] (\d{3})/g)].map((match) => Number(match[1]));
+}

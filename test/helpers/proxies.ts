@@ -75,6 +75,16 @@ export function templateValuesFor(where: { port: number; upstreamPort: number; m
   };
 }
 
+/**
+ * The app environment that makes its routes offload to `kind` for files under `mediaRoot`
+ * (explicit rules for nginx, whose internal location maps the root to `/_protected/media`).
+ */
+export function offloadEnv(kind: ProxyKind, mediaRoot: string): Record<string, string> {
+  return kind === 'nginx'
+    ? { DOWNLOADVIEW_BACKEND: 'nginx', DOWNLOADVIEW_RULES: `${mediaRoot}=/_protected/media` }
+    : { DOWNLOADVIEW_BACKEND: kind };
+}
+
 export async function startProxy(kind: ProxyKind, options: ProxyOptions): Promise<RunningProxy> {
   const mediaRoot = await realpath(options.mediaRoot);
   checkPathForConfig('mediaRoot', mediaRoot);
