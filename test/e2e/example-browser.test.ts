@@ -36,7 +36,9 @@ describeWith(['chromium'])('the example app in Chromium', () => {
     await ensureBuilt(exampleApp);
     // A fresh data directory: the app must create its database on first run.
     dataDir = mkdtempSync(path.join(tmpdir(), 'dv-example-data-'));
-    remote = await startExampleWorld();
+    // The store on a free port, as for a user who may not bind 443: next start streams the Blob
+    // file through the dispatcher preload's port mapping.
+    remote = await startExampleWorld({ objectPort: 0 });
     server = await startNext(exampleApp, { ...remote.env, DOWNLOADVIEW_SECRET: SECRET, DATA_DIR: dataDir });
     profile = mkdtempSync(path.join(tmpdir(), 'dv-chromium-'));
     context = await chromium.launchPersistentContext(profile, {

@@ -4,7 +4,9 @@
  *   an HTTP upstream, the app serves both files byte-exact to a signed-in user and nothing to a
  *   signed-out one, and Ctrl-C/SIGTERM stops the app and the servers;
  * - DOWNLOADVIEW_BACKEND=redirect: the Blob download is a redirect to a short-lived presigned URL
- *   that the store honours (byte-exact), while the URL file is still streamed.
+ *   that the store honours (byte-exact), while the URL file is still streamed. The store listens
+ *   on a free port here, as for a user who may not bind 443: the app and this test reach it through
+ *   the dispatcher preload's port mapping.
  */
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -97,7 +99,8 @@ describe('DOWNLOADVIEW_BACKEND=redirect', () => {
   beforeAll(async () => {
     dataDir = mkdtempSync(path.join(tmpdir(), 'dv-example-redirect-'));
     // Also installs the store's dispatcher in this process, so the test can follow the redirect.
-    remote = await startExampleWorld();
+    remote = await startExampleWorld({ objectPort: 0 });
+    expect(remote.world!.blob.objectPort).not.toBe(443);
     next = await startNext(exampleApp, { ...remote.env, DOWNLOADVIEW_SECRET: SECRET, DATA_DIR: dataDir, DOWNLOADVIEW_BACKEND: 'redirect' });
   }, 120_000);
 

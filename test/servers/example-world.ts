@@ -51,10 +51,26 @@ function systemResolver(): string {
 }
 
 /**
- * Start what the example's remote files need. `nginx: true` also starts a DNS server so a real
- * nginx resolves the local store's object hosts (see nginxValues).
+ * The local store on port 443 (where nginx, like every client, reaches a Blob host); where that
+ * is not allowed (not root), on a free port that Node clients reach through the dispatcher preload.
  */
-export async function startExampleWorld(options: { nginx?: boolean } = {}): Promise<ExampleWorld> {
+async function startLocalStore(objectPort: number | undefined): Promise<RemoteWorld> {
+  if (objectPort !== undefined) return startRemoteWorld({ objectPort });
+  try {
+    return await startRemoteWorld();
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'EACCES') throw error;
+    console.error('[example] may not bind port 443: the local Blob store takes another port (the app reaches it; nginx cannot, so behind nginx the Blob file fails)');
+    return startRemoteWorld({ objectPort: 0 });
+  }
+}
+
+/**
+ * Start what the example's remote files need. `nginx: true` also starts a DNS server so a real
+ * nginx resolves the local store's object hosts (see nginxValues). `objectPort` forces the local
+ * store's port (default: 443, else a free one).
+ */
+export async function startExampleWorld(options: { nginx?: boolean; objectPort?: number } = {}): Promise<ExampleWorld> {
   const blobBytes = readFileSync(EXAMPLE_REMOTE_FILES.blob.file);
   const urlBytes = readFileSync(EXAMPLE_REMOTE_FILES.url.file);
   const ownToken = process.env.BLOB_READ_WRITE_TOKEN;
@@ -66,7 +82,7 @@ export async function startExampleWorld(options: { nginx?: boolean } = {}): Prom
   if (ownToken) {
     upstream = await startUpstreamServer();
   } else {
-    world = await startRemoteWorld();
+    world = await startLocalStore(options.objectPort);
     upstream = world.upstream;
     try {
       // Seed with the real client, through the same settings the app gets.
