@@ -77,6 +77,7 @@ export async function startExampleWorld(options: { nginx?: boolean; objectPort?:
   let world: RemoteWorld | undefined;
   let dns: DnsServer | undefined;
   let upstream: UpstreamServer;
+  const savedEnv = new Map<string, string | undefined>();
   const env: Record<string, string> = {};
   const nginxValues: Record<string, string> = { RESOLVER: systemResolver(), CA_FILE: '/etc/ssl/certs/ca-certificates.crt' };
   if (ownToken) {
@@ -85,7 +86,9 @@ export async function startExampleWorld(options: { nginx?: boolean; objectPort?:
     world = await startLocalStore(options.objectPort);
     upstream = world.upstream;
     try {
-      // Seed with the real client, through the same settings the app gets.
+      // Seed with the real client, through the same settings the app gets (undone by stop(): the
+      // e2e files share one process, and a later world must not inherit this one's settings).
+      for (const name of Object.keys(world.nextEnv)) savedEnv.set(name, process.env[name]);
       await useRemoteWorldHere(world);
       const { put } = await import('@vercel/blob');
       await put(EXAMPLE_REMOTE_FILES.blob.key, blobBytes, { access: 'private', token: world.blob.token, contentType: TEXT });
@@ -110,6 +113,10 @@ export async function startExampleWorld(options: { nginx?: boolean; objectPort?:
     async stop() {
       await dns?.close();
       await (world ? world.close() : upstream.close());
+      for (const [name, value] of savedEnv) {
+        if (value === undefined) delete process.env[name];
+        else process.env[name] = value;
+      }
     },
   };
 }

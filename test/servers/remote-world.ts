@@ -40,7 +40,8 @@ export async function startRemoteWorld(options: { objectPort?: number } = {}): P
         VERCEL_BLOB_RETRIES: '0',
         DOWNLOADVIEW_TEST_BLOB_IP: objectIp,
         DOWNLOADVIEW_TEST_BLOB_CA: certificates.caFile,
-        ...(blob.objectPort === 443 ? {} : { DOWNLOADVIEW_TEST_BLOB_PORT: String(blob.objectPort) }),
+        // Always set, so a value left in the environment by an earlier world never applies.
+        DOWNLOADVIEW_TEST_BLOB_PORT: String(blob.objectPort),
         NODE_OPTIONS: `--import ${path.resolve(blobDispatcherPreload)}`,
       };
       return {
