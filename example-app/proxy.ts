@@ -12,7 +12,7 @@ const pages: Record<number, string> = {
 };
 
 export const proxy = downloadProxy({
-  prefixes: ['/files', '/invoices', '/reports'],
+  prefixes: ['/files', '/invoices', '/reports', '/blob', '/url'],
   signedLinks: signedLinks(),
   sessionCookie: 'session',
   respond: ({ status }, request) => {
@@ -25,4 +25,4 @@ export const proxy = downloadProxy({
 });
 
 // A literal: Next reads it at build time.
-export const config = { matcher: ['/files/:path*', '/invoices/:path*', '/reports/:path*'] };
+export const config = { matcher: ['/files/:path*', '/invoices/:path*', '/reports/:path*', '/blob/:path*', '/url/:path*'] };

@@ -4,12 +4,13 @@ import { headers } from 'next/headers';
 import { mediaRoot } from '../lib/config';
 import { allInvoices, recentDownloads } from '../lib/db';
 import { SHARE_SECONDS } from '../lib/links';
+import { BLOB_KEY, URL_KEY } from '../lib/remote';
 import { userFromCookieHeader } from '../lib/session';
 import { mayRead, users } from '../lib/users';
 
 export const dynamic = 'force-dynamic';
 
-const href = (key: string) => `/files/${key.split('/').map(encodeURIComponent).join('/')}`;
+const href = (key: string, route = 'files') => `/${route}/${key.split('/').map(encodeURIComponent).join('/')}`;
 
 /** The files below users/ and shared/, as keys (`users/alice/notes.txt`). */
 async function mediaKeys(): Promise<string[]> {
@@ -32,7 +33,7 @@ export default async function Home({ searchParams }: { searchParams: Promise<Rec
   return (
     <main>
       <h1>next-downloadview example</h1>
-      <p>Protected downloads: your own files, invoices from a database, a generated CSV, and links you can share for {SHARE_SECONDS} seconds.</p>
+      <p>Protected downloads: your own files, invoices from a database, a generated CSV, files from a Blob store and a URL, and links you can share for {SHARE_SECONDS} seconds.</p>
 
       {query.signin === 'required' && <p role="alert" id="notice">Sign in to download that file.</p>}
       {query.share === 'refused' && <p role="alert" id="notice">You can only share your own files.</p>}
@@ -82,6 +83,20 @@ export default async function Home({ searchParams }: { searchParams: Promise<Rec
               </li>
             );
           })}
+        </ul>
+      </section>
+
+      <section>
+        <h2>Remote files</h2>
+        <ul>
+          <li>
+            <a href={href(BLOB_KEY, 'blob')} data-remote="blob">{BLOB_KEY}</a> from a Vercel Blob store (
+            {!process.env.BLOB_READ_WRITE_TOKEN ? 'not configured: set BLOB_READ_WRITE_TOKEN' : process.env.VERCEL_BLOB_API_URL ? 'the local Blob-compatible store' : 'your store'})
+          </li>
+          <li>
+            <a href={href(URL_KEY, 'url')} data-remote="url">{URL_KEY}</a> from an HTTP URL the app names (
+            {process.env.EXAMPLE_UPSTREAM_URL ? 'the local upstream' : 'not configured: set EXAMPLE_UPSTREAM_URL'})
+          </li>
         </ul>
       </section>
 

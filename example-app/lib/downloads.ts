@@ -6,18 +6,23 @@ import { recordDownload } from './db';
 import { currentUser } from './session';
 import { mayRead } from './users';
 
-/**
- * The sources. Each route picks one; a Blob or remote-URL source (issue #16) is one more line
- * here and one more route, e.g. `export const uploads = blob({ token: process.env.BLOB_READ_WRITE_TOKEN })`.
- */
+/** The files on disk. Each route picks a source; the Blob and URL ones are in ./remote.ts. */
 export const media = filesystem({ root: mediaRoot });
 
-/** Signed-in users get their own folder and the shared one; anyone else is asked to sign in. */
-export const ownFilesOnly: Authorize = async (request, target) => {
-  const user = await currentUser(request);
-  if (!user) return 'unauthenticated';
-  return mayRead(user, target.key) || { refuse: 'forbidden', reason: `${user.id} may not read ${target.key}` };
-};
+/**
+ * Signed-in users get their own folder and the shared one; anyone else is asked to sign in.
+ * `keyOf` names the file being asked for (the target's key, unless that is an upstream URL).
+ */
+export const signedInMayRead =
+  (keyOf: (request: Request, target: Parameters<Authorize>[1]) => string): Authorize =>
+  async (request, target) => {
+    const user = await currentUser(request);
+    if (!user) return 'unauthenticated';
+    const key = keyOf(request, target);
+    return mayRead(user, key) || { refuse: 'forbidden', reason: `${user.id} may not read ${key}` };
+  };
+
+export const ownFilesOnly: Authorize = signedInMayRead((request, target) => target.key);
 
 /** The onDownload hook: one row per answered request (the page shows the latest), one log line. */
 export async function audit(event: DownloadEvent): Promise<void> {

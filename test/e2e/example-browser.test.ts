@@ -1,8 +1,9 @@
 /**
  * The example app clicked through in a real browser (Debian's Chromium driven by playwright-core):
  * sign in, download your files (plain, non-ASCII name, inline PDF, generated CSV), be refused
- * someone else's, share a file for 60 s and open the link signed out, open an expired link. Every
- * saved file is checked by name and sha256 against the bytes on disk.
+ * someone else's, share a file for 60 s and open the link signed out, open an expired link, and
+ * the files from the local Blob store and URL upstream (test/servers/example-world.ts). Every
+ * saved file is checked by name and sha256 against its source bytes.
  */
 import { createHash } from 'node:crypto';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -15,6 +16,7 @@ import { ensureBuilt, exampleApp } from '../helpers/fixture.js';
 import { startNext, type RunningNext } from '../helpers/next-server.js';
 import { describeWith } from '../helpers/suites.js';
 import { CHROMIUM_PATH } from '../helpers/system.js';
+import { EXAMPLE_REMOTE_FILES, startExampleWorld, type ExampleWorld } from '../servers/example-world.js';
 
 
 const SECRET = 'example-browser-test-secret-3b9f0c2e7a41d5';
@@ -24,6 +26,7 @@ const onDisk = (key: string) => readFileSync(path.join(media, key));
 
 describeWith(['chromium'])('the example app in Chromium', () => {
   let server: RunningNext;
+  let remote: ExampleWorld;
   let dataDir: string;
   let profile: string;
   let context: BrowserContext;
@@ -33,7 +36,10 @@ describeWith(['chromium'])('the example app in Chromium', () => {
     await ensureBuilt(exampleApp);
     // A fresh data directory: the app must create its database on first run.
     dataDir = mkdtempSync(path.join(tmpdir(), 'dv-example-data-'));
-    server = await startNext(exampleApp, { DOWNLOADVIEW_SECRET: SECRET, DATA_DIR: dataDir });
+    // The store on a free port, as for a user who may not bind 443: next start streams the Blob
+    // file through the dispatcher preload's port mapping.
+    remote = await startExampleWorld({ objectPort: 0 });
+    server = await startNext(exampleApp, { ...remote.env, DOWNLOADVIEW_SECRET: SECRET, DATA_DIR: dataDir });
     profile = mkdtempSync(path.join(tmpdir(), 'dv-chromium-'));
     context = await chromium.launchPersistentContext(profile, {
       executablePath: CHROMIUM_PATH,
@@ -47,6 +53,7 @@ describeWith(['chromium'])('the example app in Chromium', () => {
   afterAll(async () => {
     await context?.close();
     await server?.stop();
+    await remote?.stop();
     for (const dir of [dataDir, profile]) if (dir) rmSync(dir, { recursive: true, force: true });
   });
 
@@ -135,6 +142,15 @@ describeWith(['chromium'])('the example app in Chromium', () => {
     expect(bytes.toString()).toBe('number,amount_eur,updated_at\n2026-001,120.00,2026-03-01T09:00:00Z\n2026-003,42.00,2026-04-01T09:00:00Z\n');
   });
 
+  it('downloads the files from the Blob store and the URL upstream', async () => {
+    for (const file of Object.values(EXAMPLE_REMOTE_FILES)) {
+      const { download, bytes } = await downloadBy(page, `a[data-remote="${file.route}"]`);
+      expect(download.suggestedFilename()).toBe(path.basename(file.key));
+      expect(download.url()).toBe(`${server.url}/${file.route}/${file.key}`);
+      expect(sha256(bytes)).toBe(sha256(readFileSync(file.file)));
+    }
+  });
+
   it('refuses someone else’s file and invoice, and the page says so', async () => {
     const file = await navigateBy('a[data-key="users/bob/plans.txt"]', '/files/users/bob/plans.txt');
     expect(file.status).toBe(403);
@@ -191,5 +207,8 @@ describeWith(['chromium'])('the example app in Chromium', () => {
     expect(rows).toContain('alice | /files/users/alice/notes.txt | completed | 200 | 67 bytes');
     expect(rows).toContain('alice | /files/users/bob/plans.txt | refused | 403 | 0 bytes');
     expect(rows).toContain('shared link | /files/users/alice/Bericht für März.txt | completed | 200 | 49 bytes');
+    for (const file of Object.values(EXAMPLE_REMOTE_FILES)) {
+      expect(rows).toContain(`alice | /${file.route}/${file.key} | completed | 200 | ${readFileSync(file.file).length} bytes`);
+    }
   });
 });

@@ -1,22 +1,23 @@
 /**
  * `npm run example:proxy -- <proxy>` as a user runs it: the example app behind each real proxy with
  * the shipped config. A signed-in download goes through (byte-exact, offloaded: the app's
- * onDownload audit says so), the generated CSV is streamed by the app, a refusal stays a refusal,
- * and the script stops both servers on SIGTERM.
+ * onDownload audit says so), the Blob and URL files too (fetched by nginx itself, streamed by the
+ * app behind the others: the support grid), the generated CSV is streamed by the app, a refusal
+ * stays a refusal, and the script stops both servers on SIGTERM.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import { once } from 'node:events';
 import { createHash } from 'node:crypto';
 import { chmodSync, cpSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { signIn, startScript, type RunningScript } from '../helpers/example.js';
 import { ensureBuilt, exampleApp } from '../helpers/fixture.js';
 import { createMediaRoot } from '../helpers/media.js';
 import { hashedGet } from '../helpers/http.js';
-import { freePort, repositoryRoot } from '../helpers/next-server.js';
+import { freePort } from '../helpers/next-server.js';
 import { PROXY_KINDS } from '../helpers/proxies.js';
 import { describeEachProxy } from '../helpers/suites.js';
+import { EXAMPLE_REMOTE_FILES } from '../servers/example-world.js';
 
 const SECRET = 'example-proxies-test-secret-0d4e8b1a6f93c2';
 const nonAscii = 'users/alice/Bericht für März.txt';
@@ -37,61 +38,71 @@ beforeAll(async () => {
 afterAll(() => media?.cleanup());
 
 describeEachProxy(PROXY_KINDS)('npm run example:proxy -- %s', (kind) => {
-  let script: ChildProcess;
-  let output = '';
+  let script: RunningScript;
   let url: string;
   let dataDir: string;
+  const output = () => script.output();
 
   beforeAll(async () => {
     dataDir = mkdtempSync(path.join(tmpdir(), 'dv-example-proxy-'));
     const port = await freePort();
-    script = spawn('bash', ['scripts/example-proxy.sh', kind], {
-      cwd: repositoryRoot,
-      env: { ...process.env, PORT: String(port), DOWNLOADVIEW_SECRET: SECRET, DATA_DIR: dataDir, MEDIA_ROOT: media.root, DOWNLOADVIEW_BACKEND: '', DOWNLOADVIEW_RULES: '' },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    script.stdout!.on('data', (chunk) => (output += chunk));
-    script.stderr!.on('data', (chunk) => (output += chunk));
-    const deadline = Date.now() + 120_000;
-    while (!output.includes(`[example] ${kind} on http://127.0.0.1:${port}`)) {
-      if (script.exitCode !== null || Date.now() > deadline) throw new Error(`example:proxy ${kind} did not start:\n${output}`);
-      await new Promise((resolve) => setTimeout(resolve, 100));
-    }
     url = `http://127.0.0.1:${port}`;
+    const env = { PORT: String(port), DOWNLOADVIEW_SECRET: SECRET, DATA_DIR: dataDir, MEDIA_ROOT: media.root, DOWNLOADVIEW_BACKEND: '', DOWNLOADVIEW_RULES: '', BLOB_READ_WRITE_TOKEN: '' };
+    script = await startScript(['scripts/example-proxy.sh', kind], env, (printed) => printed.includes(`[example] ${kind} on ${url}`));
   }, 180_000);
 
   afterAll(async () => {
-    if (script && script.exitCode === null) {
-      script.kill('SIGTERM');
-      await once(script, 'exit');
-    }
+    await script?.stop();
     if (dataDir) rmSync(dataDir, { recursive: true, force: true });
   });
 
-  /** Sign in through the proxy; the session cookie. */
-  async function signIn(user: string): Promise<string> {
-    const response = await fetch(`${url}/auth/sign-in`, { method: 'POST', body: new URLSearchParams({ user }), redirect: 'manual' });
-    expect(response.status).toBe(303);
-    return response.headers.get('set-cookie')!.split(';')[0]!;
+  /** The local URL upstream, as the script prints it. */
+  const upstreamOrigin = () => /URL file from (http:\/\/127\.0\.0\.1:\d+)/.exec(output())?.[1] ?? 'not printed';
+
+  /** Wait until the app's audit log has printed `line`. */
+  async function audited(line: string): Promise<void> {
+    const deadline = Date.now() + 10_000;
+    while (!output().includes(line) && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 100));
+    expect(output()).toContain(line);
   }
 
   it('offloads a signed-in download to the proxy, byte-exact under its non-ASCII name', async () => {
-    const cookie = await signIn('alice');
+    const cookie = await signIn(url, 'alice');
     const target = `/files/${nonAscii.split('/').map(encodeURIComponent).join('/')}`;
     const response = await hashedGet(`${url}${target}`, { cookie });
     expect(response.status).toBe(200);
     expect(response.sha256).toBe(sha256(expected));
     expect(response.headers['content-disposition']).toContain("filename*=UTF-8''Bericht%20f%C3%BCr%20M%C3%A4rz.txt");
     expect(response.headers['x-accel-redirect'] ?? response.headers['x-sendfile']).toBeUndefined();
-    const deadline = Date.now() + 10_000;
-    while (!output.includes(`[download] alice /files/${nonAscii} offloaded 200 0 bytes (offloaded to ${kind})`) && Date.now() < deadline) {
-      await new Promise((resolve) => setTimeout(resolve, 100));
+    await audited(`[download] alice /files/${nonAscii} offloaded 200 0 bytes (offloaded to ${kind})`);
+  });
+
+  it(`serves the Blob and URL files byte-exact, ${kind === 'nginx' ? 'fetched by nginx' : 'streamed by the app'}`, async () => {
+    const cookie = await signIn(url, 'alice');
+    for (const file of Object.values(EXAMPLE_REMOTE_FILES)) {
+      const bytes = readFileSync(file.file);
+      const target = `/${file.route}/${file.key}`;
+      const whole = await hashedGet(`${url}${target}`, { cookie });
+      expect(whole.status, target).toBe(200);
+      expect(whole.sha256, target).toBe(sha256(bytes));
+      expect(whole.headers['content-disposition']).toBe(`attachment; filename="${path.basename(file.key)}"`);
+      expect(whole.headers['content-type']).toBe('text/plain; charset=utf-8');
+      // Neither the storage's address nor the offload headers reach the client.
+      expect(JSON.stringify(whole.headers)).not.toMatch(/vercel-storage|x-accel|x-sendfile|set-cookie/i);
+      expect(JSON.stringify(whole.headers)).not.toContain(upstreamOrigin());
+      const range = await hashedGet(`${url}${target}`, { cookie, range: 'bytes=10-99' });
+      expect(range.status, target).toBe(206);
+      expect(range.sha256, target).toBe(sha256(bytes.subarray(10, 100)));
+      await audited(
+        kind === 'nginx'
+          ? `[download] alice ${target} offloaded 200 0 bytes (offloaded to nginx)`
+          : `[download] alice ${target} completed 200 ${bytes.length} bytes`,
+      );
     }
-    expect(output).toContain(`[download] alice /files/${nonAscii} offloaded 200 0 bytes (offloaded to ${kind})`);
   });
 
   it('streams the generated CSV from the app and refuses someone else’s file', async () => {
-    const cookie = await signIn('bob');
+    const cookie = await signIn(url, 'bob');
     const csv = await hashedGet(`${url}/reports/invoices.csv`, { cookie });
     expect(csv.status).toBe(200);
     expect(csv.body!.toString()).toBe('number,amount_eur,updated_at\n2026-002,80.00,2026-03-02T09:00:00Z\n');
@@ -100,11 +111,12 @@ describeEachProxy(PROXY_KINDS)('npm run example:proxy -- %s', (kind) => {
     expect(refused.body!.toString()).not.toContain(expected.toString());
   });
 
-  it('stops both servers on SIGTERM', async () => {
-    script.kill('SIGTERM');
-    const [code] = (await once(script, 'exit')) as [number | null];
-    expect(code).toBe(0);
-    expect(output).toContain(`[example] ${kind} and next start stopped`);
+  it('stops both servers and the local remote ones on SIGTERM', async () => {
+    const upstream = upstreamOrigin();
+    expect(upstream).toMatch(/^http:/);
+    expect(await script.stop()).toBe(0);
+    await expect(fetch(`${upstream}/`, { signal: AbortSignal.timeout(2000) })).rejects.toThrow();
+    expect(output()).toContain(`[example] ${kind} and next start stopped`);
     await expect(fetch(url, { signal: AbortSignal.timeout(2000) })).rejects.toThrow();
   });
 });

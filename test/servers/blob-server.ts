@@ -15,8 +15,13 @@ import type { AddressInfo } from 'node:net';
 import { serveObject, type Fault, type StoredObject } from './object-response.js';
 
 export interface BlobServerOptions {
-  /** Loopback address the HTTPS object host listens on (port 443), e.g. 127.83.4.7. */
+  /** Loopback address the HTTPS object host listens on, e.g. 127.83.4.7. */
   objectIp: string;
+  /**
+   * Its port: 443 (the default) is where every client goes, nginx included; 0 takes a free one,
+   * for users who may not bind below 1024 (Node clients then need DOWNLOADVIEW_TEST_BLOB_PORT).
+   */
+  objectPort?: number;
   /** TLS certificate for `*.public.blob.vercel-storage.com` and `*.private.blob.vercel-storage.com`. */
   cert: string;
   key: string;
@@ -37,6 +42,8 @@ export interface BlobServer {
   /** For VERCEL_BLOB_API_URL. */
   apiUrl: string;
   objectIp: string;
+  /** The port the object host listens on (443 unless `objectPort` said otherwise). */
+  objectPort: number;
   /** `https://<store>.<access>.blob.vercel-storage.com` */
   objectOrigin(access: 'public' | 'private'): string;
   /** Object GETs that sent body bytes, per pathname (HEAD, 304, 412 and refusals are not reads). */
@@ -226,7 +233,10 @@ export async function startBlobServer(options: BlobServerOptions): Promise<BlobS
   await new Promise<void>((resolve) => api.listen(0, '127.0.0.1', resolve));
   await new Promise<void>((resolve, reject) => {
     objects.once('error', reject);
-    objects.listen(443, options.objectIp, resolve);
+    objects.listen(options.objectPort ?? 443, options.objectIp, resolve);
+  }).catch(async (error: unknown) => {
+    await new Promise<void>((resolve) => api.close(() => resolve()));
+    throw error;
   });
   const apiPort = (api.address() as AddressInfo).port;
 
@@ -235,6 +245,7 @@ export async function startBlobServer(options: BlobServerOptions): Promise<BlobS
     token,
     apiUrl: `http://127.0.0.1:${apiPort}/api/blob`,
     objectIp: options.objectIp,
+    objectPort: (objects.address() as AddressInfo).port,
     objectOrigin: origin,
     objectReads: (pathname) => reads.get(pathname) ?? 0,
     objectRequests,

@@ -26,19 +26,22 @@ function randomLoopback(): string {
   return `127.${randomInt(100, 250)}.${randomInt(0, 250)}.${randomInt(2, 250)}`;
 }
 
-export async function startRemoteWorld(): Promise<RemoteWorld> {
+/** `objectPort`: the Blob object host's port (see BlobServerOptions); 443 unless given. */
+export async function startRemoteWorld(options: { objectPort?: number } = {}): Promise<RemoteWorld> {
   let lastError: unknown;
   for (let attempt = 0; attempt < 5; attempt += 1) {
     const objectIp = randomLoopback();
     const certificates = makeTestCertificates(['*.public.blob.vercel-storage.com', '*.private.blob.vercel-storage.com'], ['127.0.0.1', objectIp]);
     try {
-      const blob = await startBlobServer({ objectIp, cert: certificates.cert, key: certificates.key });
+      const blob = await startBlobServer({ objectIp, cert: certificates.cert, key: certificates.key, ...options });
       const upstream = await startUpstreamServer();
       const nextEnv = {
         VERCEL_BLOB_API_URL: blob.apiUrl,
         VERCEL_BLOB_RETRIES: '0',
         DOWNLOADVIEW_TEST_BLOB_IP: objectIp,
         DOWNLOADVIEW_TEST_BLOB_CA: certificates.caFile,
+        // Always set, so a value left in the environment by an earlier world never applies.
+        DOWNLOADVIEW_TEST_BLOB_PORT: String(blob.objectPort),
         NODE_OPTIONS: `--import ${path.resolve(blobDispatcherPreload)}`,
       };
       return {
@@ -53,6 +56,8 @@ export async function startRemoteWorld(): Promise<RemoteWorld> {
       };
     } catch (error) {
       certificates.cleanup();
+      // Not allowed to bind 443 (not root): another address will not help.
+      if ((error as NodeJS.ErrnoException).code === 'EACCES') throw error;
       lastError = error;
     }
   }
