@@ -14,6 +14,8 @@ import { ensureBuilt, fixtureApp } from '../helpers/fixture.js';
 import { dechunk, hashedGet, sha256 } from '../helpers/http.js';
 import { createMediaRoot, writeLargeFile, type LargeFile } from '../helpers/media.js';
 import { startNext, type RunningNext } from '../helpers/next-server.js';
+import { startProxy, type RunningProxy } from '../helpers/proxies.js';
+import { describeWith } from '../helpers/suites.js';
 import { descriptorsOf, openFilesUnder, residentBytesOf } from '../helpers/process.js';
 
 const KiB = 1024;
@@ -51,9 +53,9 @@ afterAll(async () => {
 });
 
 /** Send `request` on a raw socket; `watch` sees every chunk received and may end the connection. */
-function rawExchange(request: string, watch: (chunk: Buffer, socket: Socket) => void): Promise<void> {
+function rawExchange(request: string, watch: (chunk: Buffer, socket: Socket) => void, port = server.port): Promise<void> {
   return new Promise((resolve) => {
-    const socket = connect(server.port, '127.0.0.1');
+    const socket = connect(port, '127.0.0.1');
     socket.setTimeout(30_000, () => socket.destroy());
     socket.on('connect', () => socket.write(request));
     socket.on('data', (chunk: Buffer) => watch(chunk, socket));
@@ -63,23 +65,23 @@ function rawExchange(request: string, watch: (chunk: Buffer, socket: Socket) => 
   });
 }
 
-const requestFor = (target: string, headers: Record<string, string> = {}): string =>
-  [`GET ${target} HTTP/1.1`, `Host: 127.0.0.1:${server.port}`, 'Connection: close', ...Object.entries(headers).map(([name, value]) => `${name}: ${value}`), '', ''].join('\r\n');
+const requestFor = (target: string, headers: Record<string, string> = {}, port = server.port): string =>
+  [`GET ${target} HTTP/1.1`, `Host: 127.0.0.1:${port}`, 'Connection: close', ...Object.entries(headers).map(([name, value]) => `${name}: ${value}`), '', ''].join('\r\n');
 
 /** Eight 256 KiB parts spread over the file: a multipart body with boundaries to abort on. */
 const MULTIPART_RANGE = `bytes=${Array.from({ length: 8 }, (_, n) => `${n * 4 * MiB}-${n * 4 * MiB + 256 * KiB - 1}`).join(',')}`;
 
 type AbortKind = 'before-headers' | 'mid-body' | 'multipart-boundary';
 
-/** One download the client abandons at a point drawn from `random`. */
-function abortedDownload(kind: AbortKind, random: () => number): Promise<void> {
+/** One download the client abandons at a point drawn from `random`, from `next start` or a proxy in front of it. */
+function abortedDownload(kind: AbortKind, random: () => number, port = server.port): Promise<void> {
   switch (kind) {
     case 'before-headers': {
       // Half leave after the whole request, half in the middle of it.
-      const request = requestFor('/files/big.bin');
+      const request = requestFor('/files/big.bin', {}, port);
       const cut = random() < 0.5 ? request.length : 1 + Math.floor(random() * (request.length - 1));
       return new Promise((resolve) => {
-        const socket = connect(server.port, '127.0.0.1', () => {
+        const socket = connect(port, '127.0.0.1', () => {
           socket.write(request.slice(0, cut), () => socket.destroy());
         });
         socket.on('error', () => undefined);
@@ -89,22 +91,23 @@ function abortedDownload(kind: AbortKind, random: () => number): Promise<void> {
     case 'mid-body': {
       const leaveAfter = 1 + Math.floor(random() * 2 * MiB);
       let received = 0;
-      return rawExchange(requestFor('/files/big.bin'), (chunk, socket) => {
+      return rawExchange(requestFor('/files/big.bin', {}, port), (chunk, socket) => {
         received += chunk.length;
         if (received >= leaveAfter) socket.destroy();
-      });
+      }, port);
     }
     case 'multipart-boundary': {
       // Leave right after the k-th part header arrived (its boundary and Content-Range).
       const leaveAtPart = 1 + Math.floor(random() * 8);
       let seen = 0;
       let tail = '';
-      return rawExchange(requestFor('/files/big.bin', { range: MULTIPART_RANGE }), (chunk, socket) => {
+      return rawExchange(requestFor('/files/big.bin', { range: MULTIPART_RANGE }, port), (chunk, socket) => {
         const text = tail + chunk.toString('latin1');
-        seen += text.split('Content-Range: bytes ').length - 1;
+        // nginx writes the header in lower case.
+        seen += text.split(/content-range: bytes /i).length - 1;
         tail = text.slice(-24);
         if (seen >= leaveAtPart) socket.destroy();
-      });
+      }, port);
     }
   }
 }
@@ -257,4 +260,38 @@ describe('a file rewritten in place while it streams through next start', () => 
     expect(complete).toBe(false);
     expect(body.length).toBeLessThan(old.length);
   });
+});
+
+describeWith(['nginx'])('1,000 aborted downloads offloaded to nginx', () => {
+  let app: RunningNext;
+  let proxy: RunningProxy;
+  beforeAll(async () => {
+    app = await startNext(fixtureApp, { MEDIA_ROOT: media.root, DOWNLOADVIEW_BACKEND: 'nginx', DOWNLOADVIEW_RULES: `${media.root}=/_protected/media` });
+    proxy = await startProxy('nginx', { upstreamPort: app.port, mediaRoot: media.root });
+  }, 60_000);
+  afterAll(async () => {
+    await proxy?.stop();
+    await app?.stop();
+  });
+
+  it('leave no extra descriptor in the app or in nginx, and nothing in the app log', async () => {
+    const kinds: AbortKind[] = ['before-headers', 'mid-body', 'multipart-boundary'];
+    const warm = seededRandom(`${SEED}/nginx-warm-up`);
+    await inParallel(90, 10, (index) => abortedDownload(kinds[index % 3]!, warm, proxy.port));
+    const settled = () => settle(() => descriptorsOf(app.pid) + descriptorsOf(proxy.pid), 0, 3000);
+    await settled();
+    const baseline = { app: descriptorsOf(app.pid), nginx: descriptorsOf(proxy.pid) };
+    const random = seededRandom(`${SEED}/nginx`);
+    await inParallel(1000, 25, () => abortedDownload(kinds[Math.floor(random() * kinds.length)]!, random, proxy.port));
+    const whole = await hashedGet(`${proxy.url}/files/big.bin`);
+    expect(whole.sha256).toBe(big.sha256);
+    const appAfter = await settle(() => descriptorsOf(app.pid), baseline.app);
+    const nginxAfter = await settle(() => descriptorsOf(proxy.pid), baseline.nginx);
+    console.log(`[hygiene] behind nginx: app descriptors ${baseline.app} → ${appAfter}, nginx ${baseline.nginx} → ${nginxAfter}`);
+    expect(appAfter).toBeLessThanOrEqual(baseline.app);
+    expect(nginxAfter).toBeLessThanOrEqual(baseline.nginx);
+    // Offloaded: the app never opened the file.
+    expect(openFilesUnder(app.pid, media.root)).toBe(0);
+    expect(logProblems(app.output())).toEqual([]);
+  }, 180_000);
 });
