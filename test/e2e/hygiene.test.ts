@@ -241,9 +241,11 @@ describe('a file rewritten in place while it streams through next start', () => 
       chunks.push(chunk);
       if (rewritten) return;
       rewritten = true;
-      // The headers went out with the old size and ETag; now the file is rewritten in place, as `cp` does.
+      // The headers went out with the old size and ETag; now the file is rewritten in place, at
+      // the same size and without truncating it first (as `dd conv=notrunc` or a database does):
+      // no read ever comes up short, only the bytes change.
       socket.pause();
-      const fd = openSync(file, 'w');
+      const fd = openSync(file, 'r+');
       writeSync(fd, next);
       closeSync(fd);
       socket.resume();
