@@ -103,7 +103,7 @@ export function renderSoakChart(results: SoakResults): string {
     const y = 35 + index * rowHeight;
     const series = (pick: (sample: TargetRun['samples'][number]) => number | undefined, scale: number): Series[] => {
       const app = { label: 'app (next start)', color: '#4a7fc1', points: run.samples.map((sample) => [sample.second, (pick(sample) ?? 0) / scale] as [number, number]) };
-      return run.target === 'direct' ? [app] : [app, { label: run.target, color: '#d0312d', points: run.samples.map((sample) => [sample.second, ((pick === rssOf ? sample.proxyRss : sample.proxyDescriptors) ?? 0) / scale] as [number, number]) }];
+      return run.samples.every((sample) => sample.proxyRss === undefined) ? [app] : [app, { label: run.target, color: '#d0312d', points: run.samples.map((sample) => [sample.second, ((pick === rssOf ? sample.proxyRss : sample.proxyDescriptors) ?? 0) / scale] as [number, number]) }];
     };
     parts.push(linePanel(10, y, `${run.target}: RSS`, 'MiB', series(rssOf, MiB)));
     parts.push(linePanel(510, y, `${run.target}: descriptors`, '', series((sample) => sample.appDescriptors, 1)));

@@ -36,11 +36,13 @@ export const REQUEST_MIX: Readonly<Record<RequestKind, number>> = {
 };
 
 export interface TrafficOptions {
-  /** Where `/files/<key>` is served: `next start` directly, or a proxy in front of it. */
+  /** Where `<routePrefix>/<key>` is served: `next start` directly, or a proxy in front of it. */
   baseUrl: string;
+  /** @default '/files' */
+  routePrefix?: string;
   files: readonly SoakFile[];
-  /** A key the app denies (403). */
-  deniedKey: string;
+  /** A key the app denies (403); without one, no denied requests are drawn. */
+  deniedKey?: string;
   seconds: number;
   connections: number;
   seed: string;
@@ -145,7 +147,7 @@ function pick<T>(random: () => number, weighted: readonly (readonly [T, number])
 export async function runTraffic(options: TrafficOptions): Promise<TrafficResult> {
   const agent = new Agent({ keepAlive: true, maxSockets: options.connections });
   const result: TrafficResult = { requests: 0, byKind: Object.fromEntries(Object.keys(REQUEST_MIX).map((kind) => [kind, 0])) as Record<RequestKind, number>, errors: 0, corrupt: 0, problems: [], latencies: [], bytes: 0, seconds: 0 };
-  const url = (key: string): string => `${options.baseUrl}/files/${key}`;
+  const url = (key: string): string => `${options.baseUrl}${options.routePrefix ?? '/files'}/${key}`;
   const report = (kind: 'error' | 'corrupt', what: string): void => {
     if (kind === 'error') result.errors += 1;
     else result.corrupt += 1;
@@ -158,7 +160,7 @@ export async function runTraffic(options: TrafficOptions): Promise<TrafficResult
     const head = await send(agent, url(key), 'HEAD', {});
     etags.set(key, String(head?.headers.etag ?? ''));
   }
-  const kinds = Object.entries(REQUEST_MIX) as [RequestKind, number][];
+  const kinds = (Object.entries(REQUEST_MIX) as [RequestKind, number][]).filter(([kind]) => kind !== 'denied' || options.deniedKey !== undefined);
   // Small files are asked for most; 100 MiB now and then, as downloads come in the field.
   const fileWeights = options.files.map((file) => [file, file.file.size >= 50 * MiB ? 1 : file.file.size >= 5 * MiB ? 4 : 10] as const);
   const largeFiles = options.files.filter((file) => file.file.size >= MiB).map((file) => [file, 1] as const);
@@ -245,8 +247,8 @@ export async function runTraffic(options: TrafficOptions): Promise<TrafficResult
         return false;
       }
       case 'denied':
-        named(options.deniedKey);
-        expectStatus(await send(agent, url(options.deniedKey), 'GET', {}), 403, `denied ${options.deniedKey}`);
+        named(options.deniedKey!);
+        expectStatus(await send(agent, url(options.deniedKey!), 'GET', {}), 403, `denied ${options.deniedKey}`);
         return true;
       case 'missing':
         named(`missing-${counter}.bin`);

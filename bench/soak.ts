@@ -5,20 +5,23 @@
  * `npm run soak` (scripts/soak.sh) runs it from the command line and writes
  * bench/results/soak-latest.{json,md,svg}; test/e2e/soak.test.ts runs a short version in `npm test`.
  */
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { ensureBuilt, fixtureApp } from '../test/helpers/fixture.js';
 import { createMediaRoot, writeLargeFile } from '../test/helpers/media.js';
 import { startNext, type RunningNext } from '../test/helpers/next-server.js';
 import { descriptorsOf, residentBytesOf } from '../test/helpers/process.js';
 import { startProxy, type ProxyKind, type RunningProxy } from '../test/helpers/proxies.js';
+import { startUpstreamServer, storedObject, type UpstreamServer } from '../test/servers/upstream-server.js';
 import { runTraffic, type SoakFile, type TrafficResult } from './soak-traffic.js';
 import { quantile } from './stats.js';
 
 const KiB = 1024;
 const MiB = 1 << 20;
 
-export type SoakTarget = 'direct' | ProxyKind;
-export const SOAK_TARGETS: readonly SoakTarget[] = ['direct', 'nginx', 'apache', 'lighttpd', 'caddy'];
+/** `remote`: the app's `remote()` route, reading the same files from an HTTP upstream (test/servers). */
+export type SoakTarget = 'direct' | ProxyKind | 'remote';
+export const SOAK_TARGETS: readonly SoakTarget[] = ['direct', 'nginx', 'apache', 'lighttpd', 'caddy', 'remote'];
 
 export interface SoakSettings {
   targets: readonly SoakTarget[];
@@ -55,7 +58,7 @@ export interface TargetRun {
 
 /** Environment that makes the fixture app offload to `target` (none for `direct`). */
 function backendEnv(target: SoakTarget, mediaRoot: string): Record<string, string> {
-  if (target === 'direct') return {};
+  if (target === 'direct' || target === 'remote') return {};
   return target === 'nginx' ? { DOWNLOADVIEW_BACKEND: 'nginx', DOWNLOADVIEW_RULES: `${mediaRoot}=/_protected/media` } : { DOWNLOADVIEW_BACKEND: target };
 }
 
@@ -87,10 +90,15 @@ export async function soak(settings: SoakSettings, log: (line: string) => void =
 async function soakOne(target: SoakTarget, settings: SoakSettings, files: SoakFile[], mediaRoot: string): Promise<TargetRun> {
   let app: RunningNext | undefined;
   let proxy: RunningProxy | undefined;
+  let upstream: UpstreamServer | undefined;
   try {
+    if (target === 'remote') {
+      upstream = await startUpstreamServer();
+      for (const { key, file } of files) upstream.routes.set(`/${key}`, { object: storedObject(readFileSync(file.path)) });
+    }
     // A 1 s idle for the open-file cache: more opens and closes under load, and a quick return to the baseline.
-    app = await startNext(fixtureApp, { MEDIA_ROOT: mediaRoot, FIXTURE_OPEN_FILE_IDLE_MS: '1000', ...backendEnv(target, mediaRoot) });
-    if (target !== 'direct') proxy = await startProxy(target, { upstreamPort: app.port, mediaRoot });
+    app = await startNext(fixtureApp, { MEDIA_ROOT: mediaRoot, FIXTURE_OPEN_FILE_IDLE_MS: '1000', ...(upstream ? { REMOTE_UPSTREAM_URL: upstream.url } : {}), ...backendEnv(target, mediaRoot) });
+    if (target !== 'direct' && target !== 'remote') proxy = await startProxy(target, { upstreamPort: app.port, mediaRoot });
     const appPid = app.pid;
     const proxyPid = proxy?.pid;
     const sample = (second: number, completed: number): Sample => ({
@@ -104,8 +112,10 @@ async function soakOne(target: SoakTarget, settings: SoakSettings, files: SoakFi
     const samples: Sample[] = [before];
     const traffic = await runTraffic({
       baseUrl: proxy?.url ?? app.url,
+      routePrefix: upstream ? '/remote' : '/files',
       files,
-      deniedKey: 'private/secret.bin',
+      // The remote route has no authorize policy (an upstream 403 is the upstream's failure, a 502).
+      deniedKey: upstream ? undefined : 'private/secret.bin',
       seconds: settings.seconds,
       connections: settings.connections,
       seed: `${settings.seed}/${target}`,
@@ -132,5 +142,6 @@ async function soakOne(target: SoakTarget, settings: SoakSettings, files: SoakFi
   } finally {
     await proxy?.stop();
     await app?.stop();
+    await upstream?.close();
   }
 }
