@@ -4,7 +4,9 @@
  */
 import { close, closeSync, fstat, fstatSync, lstat, lstatSync, open, openSync, read, readlink, readlinkSync, readSync, realpath, realpathSync, stat, statfs, statSync, type Stats } from 'node:fs';
 import { promisify } from 'node:util';
+import { DownloadError } from '../errors.js';
 import type { FileBody } from '../types.js';
+import type { FileIdentity } from './open-file-cache.js';
 
 /**
  * - `'auto'`: `'blocking'` when the root is on a local Linux filesystem, `'threadpool'` otherwise.
@@ -108,14 +110,23 @@ export async function callsFor(io: FilesystemIo, realRoot: string): Promise<File
   return ioModeFor(type) === 'blocking' ? blockingCalls : threadpoolCalls;
 }
 
-/** Positional reads from an open descriptor; `release` runs once, on the first close(). */
-export function descriptorBody(calls: FilesystemCalls, fd: number, release: () => Promise<void>): FileBody {
+/**
+ * Positional reads from an open descriptor of the file version `opened` (its fstat at open);
+ * `release` runs once, on the first close().
+ */
+export function descriptorBody(calls: FilesystemCalls, fd: number, opened: FileIdentity, release: () => Promise<void>): FileBody {
   let released = false;
   return {
     async read(position, length) {
       // A fresh buffer per chunk: the stream hands it to the socket and never reuses it.
       const buffer = Buffer.allocUnsafe(length);
       const bytesRead = await calls.read(fd, buffer, length, position);
+      // A file rewritten in place (`cp new file`: truncate, then write) or patched while it
+      // streams would otherwise end as a complete-looking body mixing two versions under the old
+      // ETag and Content-Length. The fstat comes after the read: when it still shows the version
+      // the headers describe, nothing had changed the file when these bytes were read. One fstat
+      // per chunk (256 KiB) costs microseconds.
+      if (!isUnchanged(await calls.fstat(fd), opened)) throw new DownloadError('file_changed', 'file changed while it was being read');
       return bytesRead === length ? buffer : buffer.subarray(0, bytesRead);
     },
     close() {
@@ -124,4 +135,15 @@ export function descriptorBody(calls: FilesystemCalls, fd: number, release: () =
       return release();
     },
   };
+}
+
+/**
+ * Whether `now` (an fstat) is still the version `opened`. Any write or truncate moves mtime and
+ * ctime. ctime also moves when the file is renamed over or deleted (its link count drops): its
+ * bytes stay as they were, so an unlinked file with its size and mtime is still that version
+ * (atomic replacement by rename keeps serving the old file to the downloads already under way).
+ */
+function isUnchanged(now: Stats, opened: FileIdentity): boolean {
+  if (now.size !== opened.size || now.mtimeMs !== opened.mtimeMs) return false;
+  return now.ctimeMs === opened.ctimeMs || now.nlink === 0;
 }

@@ -276,8 +276,8 @@ async function loadFile(rootOrPromise: FilesystemRoot | Promise<FilesystemRoot>,
     open: openFiles && stats.size <= CHUNK_SIZE
       ? () => openFiles.open(path, stats, () => openVerified(calls, target))
       : async () => {
-          const { fd } = await openVerified(calls, target);
-          return descriptorBody(calls, fd, () => calls.close(fd));
+          const { fd, identity } = await openVerified(calls, target);
+          return descriptorBody(calls, fd, identity, () => calls.close(fd));
         },
   };
 }

@@ -29,6 +29,9 @@ export interface FileIdentity {
   dev: number;
   ino: number;
   ctimeMs: number;
+  /** With `ctimeMs`, the version every read is checked against (filesystem-io.ts descriptorBody). */
+  size: number;
+  mtimeMs: number;
 }
 
 interface Entry extends FileIdentity {
@@ -104,7 +107,7 @@ export class OpenFileCache {
 
   private borrow(entry: Entry): FileBody {
     entry.users += 1;
-    return descriptorBody(this.calls, entry.fd, async () => {
+    return descriptorBody(this.calls, entry.fd, entry, async () => {
       entry.users -= 1;
       entry.lastUsed = performance.now();
       if (entry.retired && entry.users === 0) await this.calls.close(entry.fd);

@@ -57,7 +57,7 @@ export async function openVerified(calls: FilesystemCalls, target: OpenTarget): 
     if (target.isInPlace && !(await target.isInPlace(fd))) {
       throw new DownloadError('file_changed', 'the opened file is not at its place below the root (a directory on its path was swapped)');
     }
-    return { fd, identity: { dev: actual.dev, ino: actual.ino, ctimeMs: actual.ctimeMs } };
+    return { fd, identity: { dev: actual.dev, ino: actual.ino, ctimeMs: actual.ctimeMs, size: actual.size, mtimeMs: actual.mtimeMs } };
   } catch (error) {
     // The descriptor is ours alone: close it whatever went wrong, and report the first failure.
     await calls.close(fd).catch(() => undefined);

@@ -50,7 +50,8 @@ function parseRawResponse(data: Buffer): RawResponse {
   return { status, headers, body };
 }
 
-function dechunk(data: Buffer): Buffer {
+/** The payload of a chunked body (stops at the last-chunk, or where the data ends). */
+export function dechunk(data: Buffer): Buffer {
   const parts: Buffer[] = [];
   let offset = 0;
   for (;;) {

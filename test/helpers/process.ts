@@ -69,3 +69,30 @@ export function peersOfPort(port: number): Set<string> {
   }
   return peers;
 }
+
+/** Every descriptor (files, sockets, pipes) held by the process tree of `pid`. */
+export function descriptorsOf(pid: number): number {
+  let count = 0;
+  for (const member of processTree(pid)) {
+    try {
+      count += readdirSync(`/proc/${member}/fd`).length;
+    } catch {
+      // exited meanwhile
+    }
+  }
+  return count;
+}
+
+/** Resident memory (VmRSS) of the process tree of `pid`, in bytes. */
+export function residentBytesOf(pid: number): number {
+  let bytes = 0;
+  for (const member of processTree(pid)) {
+    try {
+      const match = /^VmRSS:\s+(\d+)\s+kB/m.exec(readFileSync(`/proc/${member}/status`, 'utf8'));
+      bytes += match ? Number(match[1]) * 1024 : 0;
+    } catch {
+      // exited meanwhile
+    }
+  }
+  return bytes;
+}

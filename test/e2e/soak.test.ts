@@ -1,0 +1,32 @@
+/**
+ * The soak in miniature (bench/soak.ts; `npm run soak` runs it for minutes on every target): a few
+ * seconds of the mixed traffic straight to `next start` and through nginx offloading, where every
+ * completed body is hashed against its source. Any error or corrupt body fails CI.
+ */
+import { describe, expect, it } from 'vitest';
+import { defaultSizes, soak, type SoakTarget } from '../../bench/soak.js';
+import { describeWith } from '../helpers/suites.js';
+
+const MiB = 1 << 20;
+const SECONDS = Number(process.env.SOAK_TEST_SECONDS ?? 10);
+
+/** Sizes up to 10 MiB: the 100 MiB file's writing and hashing would double the suite's time. */
+const sizes = defaultSizes.filter((size) => size <= 10 * MiB);
+
+async function soakBriefly(target: SoakTarget): Promise<void> {
+  const [run] = await soak({ targets: [target], seconds: SECONDS, connections: 8, sizes, seed: 'npm-test' }, console.log);
+  expect(run!.traffic.problems).toEqual([]);
+  expect(run!.traffic.errors).toBe(0);
+  expect(run!.traffic.corrupt).toBe(0);
+  expect(run!.traffic.requests).toBeGreaterThan(100);
+  expect(Object.values(run!.traffic.byKind).every((count) => count > 0)).toBe(true);
+  expect(run!.descriptors.after).toBeLessThanOrEqual(run!.descriptors.before);
+}
+
+describe('a short soak', () => {
+  it('straight to next start: 0 errors, 0 corrupt bodies', () => soakBriefly('direct'), 300_000);
+});
+
+describeWith(['nginx'])('a short soak behind nginx', () => {
+  it('offloading to nginx: 0 errors, 0 corrupt bodies', () => soakBriefly('nginx'), 300_000);
+});
