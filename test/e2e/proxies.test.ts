@@ -11,7 +11,7 @@ import { createMediaRoot, writeLargeFile, type LargeFile } from '../helpers/medi
 import { startNext, type RunningNext } from '../helpers/next-server.js';
 import { peersOfPort } from '../helpers/process.js';
 import { describeEachProxy } from '../helpers/suites.js';
-import { PROXY_KINDS, startProxy, type ProxyKind, type RunningProxy } from '../helpers/proxies.js';
+import { offloadEnv, PROXY_KINDS, startProxy, type ProxyKind, type RunningProxy } from '../helpers/proxies.js';
 
 const MiB = 1 << 20;
 const oddNames = ['with space.txt', '100%.txt', 'what?.txt', 'hash#tag.txt', 'é.txt', '名前.txt', '🎉 party.txt'];
@@ -41,13 +41,6 @@ beforeAll(async () => {
 
 afterAll(() => media?.cleanup());
 
-/** The environment that makes the same route offload to `kind` (explicit rules for nginx). */
-function backendEnv(kind: ProxyKind): Record<string, string> {
-  return kind === 'nginx'
-    ? { DOWNLOADVIEW_BACKEND: 'nginx', DOWNLOADVIEW_RULES: `${media.root}=/_protected/media` }
-    : { DOWNLOADVIEW_BACKEND: kind };
-}
-
 /** Connections the app at `appPort` accepted while `requests` offloaded downloads went through `proxyUrl`. */
 async function connectionsOpenedFor(appPort: number, proxyUrl: string, requests: number): Promise<number> {
   const before = peersOfPort(appPort);
@@ -66,7 +59,7 @@ describeEachProxy(PROXY_KINDS)('behind %s', (kind) => {
   const url = (target: string) => `${proxy.url}${target}`;
 
   beforeAll(async () => {
-    next = await startNext(fixtureApp, { MEDIA_ROOT: media.root, ...backendEnv(kind) });
+    next = await startNext(fixtureApp, { MEDIA_ROOT: media.root, ...offloadEnv(kind, media.root) });
     proxy = await startProxy(kind, { upstreamPort: next.port, mediaRoot: media.root });
   }, 60_000);
   afterAll(async () => {
@@ -274,7 +267,7 @@ describeEachProxy(PROXY_KINDS)('behind %s, with the Content-Length hook', (kind)
   let proxy: RunningProxy;
 
   beforeAll(async () => {
-    next = await startNext(fixtureApp, { MEDIA_ROOT: media.root, DOWNLOADVIEW_TEST_LENGTH_HOOK: '1', ...backendEnv(kind) });
+    next = await startNext(fixtureApp, { MEDIA_ROOT: media.root, DOWNLOADVIEW_TEST_LENGTH_HOOK: '1', ...offloadEnv(kind, media.root) });
     proxy = await startProxy(kind, { upstreamPort: next.port, mediaRoot: media.root });
   }, 60_000);
   afterAll(async () => {

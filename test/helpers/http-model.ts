@@ -27,7 +27,9 @@ export interface Tag {
 export type Spec = { first: bigint; last?: bigint } | { suffix: bigint };
 
 type TagList = 'any' | 'invalid' | Tag[];
-type RangeMeaning = { kind: 'specs'; specs: Spec[] } | { kind: 'ignored' };
+// `invalid`: not a ranges-specifier (§14.1.1); `unknown-unit`: a well-formed one in a unit other than bytes.
+// `valid`: the well-formed specs of an invalid set, for servers that drop only the bad ones.
+type RangeMeaning = { kind: 'specs'; specs: Spec[] } | { kind: 'invalid'; valid?: Spec[] } | { kind: 'unknown-unit' };
 type IfRangeMeaning = { kind: 'tag'; tag: Tag } | { kind: 'date'; ms: number } | { kind: 'invalid' };
 
 /** A generated request: the headers as written and what each one means. */
@@ -43,8 +45,11 @@ export interface RequestCase {
   ifUnmodifiedSince?: number | null;
 }
 
-/** One response the RFC allows: a bodiless status, the full file, or parts covering `wanted`. */
-export type Outcome = { kind: 'status'; status: 304 | 412 | 416 } | { kind: 'full' } | { kind: 'partial'; wanted: Interval[] };
+/**
+ * One response the RFC allows: a status without file bytes, the full file, or parts covering
+ * `wanted`. (A bodiless 206 is never the RFC's answer; only a proxy deviation lists one.)
+ */
+export type Outcome = { kind: 'status'; status: 304 | 412 | 416 | 206 } | { kind: 'full' } | { kind: 'partial'; wanted: Interval[] };
 
 /** Inclusive byte interval. */
 export interface Interval {
@@ -61,6 +66,12 @@ const LONG_DAYS = ['Sunday', 'Monday', 'Tuesday', 'Wednesday', 'Thursday', 'Frid
 const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
 const pad = (value: number, width = 2) => String(value).padStart(width, '0');
 const ows = fc.constantFrom('', '', ' ', '\t', '  ');
+/**
+ * `wellFormed` inputs keep to what every server parses alike (SP only, no empty list elements,
+ * no malformed values, numbers within int64, no zero-length suffix): for targets whose handling
+ * of malformed input is their own (the proxies), which the in-process suite covers strictly.
+ */
+const owsFor = (wellFormed: boolean) => (wellFormed ? fc.constantFrom('', ' ') : ows);
 
 /** RFC 9110 §5.6.7, written by hand (not Date#toUTCString) in each of the three forms. */
 function writeDate(ms: number, form: 'imf' | 'rfc850' | 'asctime'): string {
@@ -78,13 +89,13 @@ const YEAR_MS = 365.25 * 86_400_000;
  * A date header around `anchor` (ms, whole seconds): valid in all three forms (RFC 850 only for
  * years its two digits name unambiguously, 1980-2060, §5.6.7) or nonsense. Meaning: ms or null.
  */
-export function dateHeader(anchor: number): fc.Arbitrary<{ text: string; ms: number | null }> {
+export function dateHeader(anchor: number, wellFormed = false): fc.Arbitrary<{ text: string; ms: number | null }> {
   const offset = fc.oneof(
     fc.constantFrom(0, 0, -1000, 1000, -86_400_000, 86_400_000),
     fc.integer({ min: -40 * 365, max: 40 * 365 }).map((days) => days * 86_400_000),
     fc.integer({ min: -5, max: 5 }).map((s) => s * 1000),
   );
-  const valid = fc.tuple(offset, fc.constantFrom('imf', 'rfc850', 'asctime') as fc.Arbitrary<'imf' | 'rfc850' | 'asctime'>, ows, ows).map(([delta, form, before, after]) => {
+  const valid = fc.tuple(offset, fc.constantFrom('imf', 'rfc850', 'asctime') as fc.Arbitrary<'imf' | 'rfc850' | 'asctime'>, owsFor(wellFormed), owsFor(wellFormed)).map(([delta, form, before, after]) => {
     let ms = anchor + delta;
     const year = new Date(ms).getUTCFullYear();
     if (form === 'rfc850' && (year < 1980 || year > 2060)) ms = anchor;
@@ -101,6 +112,7 @@ export function dateHeader(anchor: number): fc.Arbitrary<{ text: string; ms: num
     fc.constant(`${writeDate(anchor, 'imf')}, ${writeDate(anchor, 'imf')}`),
     fc.string({ maxLength: 40, unit: fc.constantFrom(...'0123456789 ,:-abcJanGMTSun'.split('')) }),
   );
+  if (wellFormed) return valid;
   return fc.oneof({ weight: 3, arbitrary: valid }, { weight: 1, arbitrary: nonsense.map((text) => ({ text, ms: null })) });
 }
 
@@ -122,9 +134,9 @@ function toTag(text: string): Tag {
 const writeTag = (t: Tag) => `${t.weak ? 'W/' : ''}${t.opaque}`;
 
 /** An If-Match / If-None-Match value (RFC 9110 §13.1.1-2): `*`, a tag list, or malformed. */
-export function tagListHeader(current: string | undefined): fc.Arbitrary<{ text: string; meaning: TagList }> {
+export function tagListHeader(current: string | undefined, wellFormed = false): fc.Arbitrary<{ text: string; meaning: TagList }> {
   const list = fc
-    .array(fc.tuple(tag(current), ows, ows, fc.boolean()), { minLength: 1, maxLength: 6 })
+    .array(fc.tuple(tag(current), owsFor(wellFormed), owsFor(wellFormed), wellFormed ? fc.constant(false) : fc.boolean()), { minLength: 1, maxLength: 6 })
     .map((members) => {
       // RFC 9110 §5.6.1.2: recipients accept empty list elements (`a, , b`).
       const text = members.map(([t, before, after, empty]) => `${before}${writeTag(t)}${after}${empty ? ',' : ''}`).join(',');
@@ -134,25 +146,26 @@ export function tagListHeader(current: string | undefined): fc.Arbitrary<{ text:
     fc.constantFrom('abc', '"unterminated', 'w/"lowercase-weak"', '* , "a"', '"a" "b"', 'W/ "space"', '"a";"b"'),
     tag(current).map((t) => `${writeTag(t)} junk`),
   );
+  const any = fc.tuple(owsFor(wellFormed), owsFor(wellFormed)).map(([a, b]) => ({ text: `${a}*${b}`, meaning: 'any' as TagList }));
+  if (wellFormed) return fc.oneof({ weight: 1, arbitrary: any }, { weight: 4, arbitrary: list });
   return fc.oneof(
-    { weight: 1, arbitrary: fc.tuple(ows, ows).map(([a, b]) => ({ text: `${a}*${b}`, meaning: 'any' as TagList })) },
+    { weight: 1, arbitrary: any },
     { weight: 4, arbitrary: list },
     { weight: 1, arbitrary: malformed.map((text) => ({ text, meaning: 'invalid' as TagList })) },
   );
 }
 
 /** An If-Range value (§13.1.5): an entity-tag, an HTTP-date, or neither. */
-export function ifRangeHeader(rep: Representation): fc.Arbitrary<{ text: string; meaning: IfRangeMeaning }> {
+export function ifRangeHeader(rep: Representation, wellFormed = false): fc.Arbitrary<{ text: string; meaning: IfRangeMeaning }> {
   const anchor = rep.lastModified ?? Date.UTC(2024, 4, 6, 7, 8, 9);
-  return fc.oneof(
-    tag(rep.etag).map((t) => ({ text: writeTag(t), meaning: { kind: 'tag', tag: t } as IfRangeMeaning })),
-    dateHeader(anchor).map(({ text, ms }) => ({ text, meaning: ms === null ? ({ kind: 'invalid' } as const) : ({ kind: 'date', ms } as const) })),
-    fc.constantFrom('*', 'abc', '"unterminated').map((text) => ({ text, meaning: { kind: 'invalid' } as IfRangeMeaning })),
-  );
+  const tagged = tag(rep.etag).map((t) => ({ text: writeTag(t), meaning: { kind: 'tag', tag: t } as IfRangeMeaning }));
+  const dated = dateHeader(anchor, wellFormed).map(({ text, ms }) => ({ text, meaning: ms === null ? ({ kind: 'invalid' } as const) : ({ kind: 'date', ms } as const) }));
+  if (wellFormed) return fc.oneof(tagged, dated);
+  return fc.oneof(tagged, dated, fc.constantFrom('*', 'abc', '"unterminated').map((text) => ({ text, meaning: { kind: 'invalid' } as IfRangeMeaning })));
 }
 
 /** A position near something interesting for `size`: 0, the ends, chunk edges, or huge. */
-function position(size: number): fc.Arbitrary<bigint> {
+function position(size: number, wellFormed = false): fc.Arbitrary<bigint> {
   const near = (n: number) => fc.integer({ min: -2, max: 2 }).map((d) => BigInt(Math.max(0, n + d)));
   return fc.oneof(
     near(0),
@@ -160,15 +173,16 @@ function position(size: number): fc.Arbitrary<bigint> {
     near(Math.floor(size / 2)),
     near(256 * 1024),
     fc.integer({ min: 0, max: Math.max(0, size + 10) }).map(BigInt),
-    fc.constantFrom(2n ** 53n, 2n ** 53n + 1n, 10n ** 20n, 2n ** 64n),
+    wellFormed ? fc.constantFrom(2n ** 31n, 2n ** 53n) : fc.constantFrom(2n ** 53n, 2n ** 53n + 1n, 10n ** 20n, 2n ** 64n),
   );
 }
 
-function spec(size: number): fc.Arbitrary<Spec> {
+function spec(size: number, wellFormed = false): fc.Arbitrary<Spec> {
+  const at = () => position(size, wellFormed);
   return fc.oneof(
-    { weight: 4, arbitrary: fc.tuple(position(size), position(size)).map(([a, b]) => (a <= b ? { first: a, last: b } : { first: b, last: a })) },
-    { weight: 1, arbitrary: position(size).map((first) => ({ first })) },
-    { weight: 2, arbitrary: position(size).map((suffix) => ({ suffix })) },
+    { weight: 4, arbitrary: fc.tuple(at(), at()).map(([a, b]) => (a <= b ? { first: a, last: b } : { first: b, last: a })) },
+    { weight: 1, arbitrary: at().map((first) => ({ first })) },
+    { weight: 2, arbitrary: at().filter((n) => !wellFormed || n > 0n).map((suffix) => ({ suffix })) },
   );
 }
 
@@ -189,47 +203,53 @@ const badElement = (size: number) =>
 /**
  * A Range header (RFC 9110 §14.1.2) for a `size`-byte file: valid sets of up to `maxSpecs`
  * specs (overlapping, reversed order, adjacent, huge values, OWS around commas, empty
- * elements), an unknown unit or malformed text. Meaning: the specs, or `ignored`.
+ * elements), an unknown unit or malformed text. Meaning: the specs, `invalid` or `unknown-unit`.
  */
-export function rangeHeader(size: number, maxSpecs = 24): fc.Arbitrary<{ text: string; meaning: RangeMeaning }> {
+export function rangeHeader(size: number, maxSpecs = 24, wellFormed = false): fc.Arbitrary<{ text: string; meaning: RangeMeaning }> {
   const unit = fc.constantFrom('bytes', 'bytes', 'bytes', 'BYTES', 'Bytes');
-  const element = fc.tuple(spec(size), fc.constantFrom(0, 0, 0, 1, 3), ows, ows, fc.constantFrom('', '', ','));
+  const element = fc.tuple(spec(size, wellFormed), fc.constantFrom(0, 0, 0, 1, 3), owsFor(wellFormed), owsFor(wellFormed), wellFormed ? fc.constant('') : fc.constantFrom('', '', ','));
   // Mostly short sets (where 416 and single parts live), sometimes up to `maxSpecs`.
   const elements = fc.oneof({ weight: 3, arbitrary: fc.array(element, { minLength: 1, maxLength: 3 }) }, { weight: 1, arbitrary: fc.array(element, { minLength: 1, maxLength: maxSpecs, size: 'max' }) });
-  const valid = fc.tuple(unit, elements, ows, ows).map(([u, elements, lead, trail]) => {
+  const valid = fc.tuple(unit, elements, owsFor(wellFormed), owsFor(wellFormed)).map(([u, elements, lead, trail]) => {
     const body = elements.map(([s, zeros, before, after, extra], i) => `${i === 0 ? '' : before}${writeSpec(s, zeros)}${after}${extra}`).join(',');
     return { text: `${lead}${u}=${body}${trail}`, meaning: { kind: 'specs', specs: elements.map(([s]) => s) } as RangeMeaning };
   });
   const spoiled = fc.tuple(fc.array(spec(size), { maxLength: 4 }), badElement(size), fc.nat(4)).map(([specs, bad, at]) => {
     const written = specs.map((s) => writeSpec(s, 0));
     written.splice(Math.min(at, written.length), 0, bad);
-    return `bytes=${written.join(',')}`;
+    return { text: `bytes=${written.join(',')}`, meaning: { kind: 'invalid', valid: specs } as RangeMeaning };
   });
   const other = fc.oneof(
-    fc.constantFrom('bytes=', 'bytes', '=0-1', 'bytes = 0-1', 'bytes= 0-1', 'bytes=,', 'bytes=, ,', 'items=0-1', 'none', 'bytes=0-1;q=1', 'bytes:0-1'),
+    fc.constantFrom('bytes=', 'bytes', '=0-1', 'bytes = 0-1', 'bytes= 0-1', 'bytes=,', 'bytes=, ,', 'none', 'bytes=0-1;q=1', 'bytes:0-1'),
     spec(size).map((s) => `bytes ${writeSpec(s, 0)}`),
-    spec(size).map((s) => `octets=${writeSpec(s, 0)}`),
   );
+  const unknownUnit = fc.tuple(fc.constantFrom('items', 'octets', 'bytes2'), spec(size)).map(([u, s]) => `${u}=${writeSpec(s, 0)}`);
+  if (wellFormed) return valid;
   return fc.oneof(
-    { weight: 6, arbitrary: valid },
-    { weight: 2, arbitrary: fc.oneof(spoiled, other).map((text) => ({ text, meaning: { kind: 'ignored' } as RangeMeaning })) },
+    { weight: 12, arbitrary: valid },
+    { weight: 2, arbitrary: spoiled },
+    { weight: 1, arbitrary: other.map((text) => ({ text, meaning: { kind: 'invalid' } as RangeMeaning })) },
+    { weight: 1, arbitrary: unknownUnit.map((text) => ({ text, meaning: { kind: 'unknown-unit' } as RangeMeaning })) },
   );
 }
 
 /** A whole request: a random subset of the six headers, GET or HEAD. */
-export function requestCase(rep: Representation, options: { maxSpecs?: number; methods?: ('GET' | 'HEAD')[] } = {}): fc.Arbitrary<RequestCase> {
+export function requestCase(rep: Representation, options: { maxSpecs?: number; methods?: ('GET' | 'HEAD')[]; conditionals?: number; wellFormed?: boolean } = {}): fc.Arbitrary<RequestCase> {
   const anchor = rep.lastModified ?? Date.UTC(2024, 4, 6, 7, 8, 9);
-  // Each header present in about one request of three, so requests reach every step of §13.2.2.
-  const sometimes = <T>(arbitrary: fc.Arbitrary<T>) => fc.oneof({ weight: 2, arbitrary: fc.constant(undefined) }, { weight: 1, arbitrary });
+  // Each conditional header present in about one request of three (`conditionals`), so requests
+  // reach every step of §13.2.2.
+  const wf = options.wellFormed ?? false;
+  const present = Math.round((options.conditionals ?? 1 / 3) * 100);
+  const sometimes = <T>(arbitrary: fc.Arbitrary<T>) => fc.oneof({ weight: 100 - present, arbitrary: fc.constant(undefined) }, { weight: present, arbitrary });
   return fc
     .record({
       method: fc.constantFrom(...(options.methods ?? ['GET', 'GET', 'GET', 'HEAD'])),
-      range: fc.oneof({ weight: 1, arbitrary: fc.constant(undefined) }, { weight: 3, arbitrary: rangeHeader(rep.size, options.maxSpecs) }),
-      ifRange: sometimes(ifRangeHeader(rep)),
-      ifMatch: sometimes(tagListHeader(rep.etag)),
-      ifNoneMatch: sometimes(tagListHeader(rep.etag)),
-      ifModifiedSince: sometimes(dateHeader(anchor)),
-      ifUnmodifiedSince: sometimes(dateHeader(anchor)),
+      range: fc.oneof({ weight: 1, arbitrary: fc.constant(undefined) }, { weight: 3, arbitrary: rangeHeader(rep.size, options.maxSpecs, wf) }),
+      ifRange: sometimes(ifRangeHeader(rep, wf)),
+      ifMatch: sometimes(tagListHeader(rep.etag, wf)),
+      ifNoneMatch: sometimes(tagListHeader(rep.etag, wf)),
+      ifModifiedSince: sometimes(dateHeader(anchor, wf)),
+      ifUnmodifiedSince: sometimes(dateHeader(anchor, wf)),
     })
     .map((drawn) => {
       const c: RequestCase = { method: drawn.method, headers: {} };
@@ -250,6 +270,18 @@ export function requestCase(rep: Representation, options: { maxSpecs?: number; m
 export interface ModelOptions {
   /** The server's cap on range-specs as written; more and Range is ignored (§14.2 permits it). */
   maxRanges: number;
+  /**
+   * §14.2: a server "MAY ignore or reject a Range header field that contains an invalid
+   * ranges-specifier". The library ignores it (200); a proxy may reject it with 416.
+   */
+  rejectsInvalidRange?: boolean;
+  /**
+   * Servers other than the library (a proxy serving the file): §14.2 "A server MAY ignore the
+   * Range header field", so 200 full is allowed for any Range; a malformed If-Match or
+   * If-None-Match (a grammar the RFC gives no error handling for) may be read as true or false;
+   * and If-Modified-Since only SHOULD give 304 (§13.1.3).
+   */
+  lenient?: boolean;
   now: number;
 }
 
@@ -258,6 +290,18 @@ export interface ModelOptions {
  * Preconditions in §13.2.2 order, then Range (§14.2) under If-Range (§13.1.5).
  */
 export function allowedOutcomes(c: RequestCase, rep: Representation, options: ModelOptions): Outcome[] {
+  if (options.lenient) {
+    const readings = (list: TagList | undefined): (TagList | undefined)[] => (list === 'invalid' ? ['invalid', 'any'] : [list]);
+    const outcomes: Outcome[] = [];
+    for (const ifMatch of readings(c.ifMatch)) {
+      for (const ifNoneMatch of readings(c.ifNoneMatch)) outcomes.push(...strictOutcomes({ ...c, ifMatch, ifNoneMatch }, rep, options));
+    }
+    return c.method === 'GET' && c.range !== undefined ? [...outcomes, { kind: 'full' }] : outcomes;
+  }
+  return strictOutcomes(c, rep, options);
+}
+
+function strictOutcomes(c: RequestCase, rep: Representation, options: ModelOptions): Outcome[] {
   const current = rep.etag === undefined ? undefined : toTag(rep.etag);
   const lm = rep.lastModified;
   const strong = (a: Tag, b: Tag) => !a.weak && !b.weak && a.opaque === b.opaque; // §8.8.3.2
@@ -278,8 +322,10 @@ export function allowedOutcomes(c: RequestCase, rep: Representation, options: Mo
   } else if (c.ifModifiedSince != null && lm !== undefined && lm <= c.ifModifiedSince) {
     // Step 4: If-Modified-Since, only without If-None-Match. A date later than the server's
     // clock is one it never sent; RFC 7232 called it invalid, RFC 9110 is silent: both allowed.
+    // §13.1.3 says SHOULD NOT perform the method here (If-None-Match says MUST NOT): a server
+    // other than the library may answer in full (nginx's default `if_modified_since exact`).
     const notModified: Outcome = { kind: 'status', status: 304 };
-    return c.ifModifiedSince > options.now ? [notModified, { kind: 'full' }, ...rangeOutcomes(c, rep, options, current)] : [notModified];
+    return c.ifModifiedSince > options.now || options.lenient ? [notModified, ...rangeOutcomes(c, rep, options, current)] : [notModified];
   }
   return rangeOutcomes(c, rep, options, current);
 }
@@ -287,7 +333,8 @@ export function allowedOutcomes(c: RequestCase, rep: Representation, options: Mo
 /** Step 5: Range, only for GET (§14.2), only when If-Range holds (§13.1.5). */
 function rangeOutcomes(c: RequestCase, rep: Representation, options: ModelOptions, current: Tag | undefined): Outcome[] {
   const full: Outcome[] = [{ kind: 'full' }];
-  if (c.method !== 'GET' || c.range === undefined || c.range.kind === 'ignored') return full;
+  if (c.method !== 'GET' || c.range === undefined || c.range.kind === 'unknown-unit') return full;
+  if (c.range.kind === 'invalid') return options.rejectsInvalidRange ? [...full, { kind: 'status', status: 416 }] : full;
   if (c.ifRange !== undefined) {
     const r = c.ifRange;
     const fresh =
@@ -335,6 +382,8 @@ export interface CheckOptions {
   maxParts: number;
   /** The library sorts and coalesces; a proxy may send parts in request order (§15.3.7.2). */
   ascending: boolean;
+  /** §15.5.17: a 416 SHOULD carry `Content-Range: bytes *\/size`; the library always does. */
+  contentRangeOn416: 'required' | 'if-sent';
 }
 
 /** RFC 9110 §15.3.7.2: "the typical overhead between each part ... is around 80 bytes". */
@@ -369,8 +418,12 @@ function mismatch(x: Exchange, outcome: Outcome, file: Buffer, options: CheckOpt
     if (x.status !== outcome.status) return `status ${x.status}`;
     // §15.4.5: a 304 has no content; a 412/416 carries a short text, never file bytes.
     if (outcome.status === 304 && x.body.length !== 0) return '304 with a body';
+    if (outcome.status === 206 && x.body.length !== 0 && file.length > 0) return '206 with a body';
     if (x.body.length > 0 && file.length >= 8 && (file.includes(x.body) || x.body.includes(file.subarray(0, 8)))) return `${outcome.status} body holds file bytes`;
-    if (outcome.status === 416 && x.header('content-range') !== `bytes */${file.length}`) return `416 Content-Range ${x.header('content-range')}`;
+    const unsatisfied = x.header('content-range');
+    if (outcome.status === 416 && (unsatisfied !== undefined || options.contentRangeOn416 === 'required') && unsatisfied !== `bytes */${file.length}`) {
+      return `416 Content-Range ${unsatisfied}`;
+    }
     return undefined;
   }
   if (outcome.kind === 'full') {
@@ -382,7 +435,8 @@ function mismatch(x: Exchange, outcome: Outcome, file: Buffer, options: CheckOpt
   }
   if (x.status !== 206) return `status ${x.status}`;
   if (x.lengthRequired && length === undefined) return 'no Content-Length';
-  if (options.method === 'HEAD') return 'HEAD must ignore Range';
+  // Only a deviation list offers a 206 to HEAD (the model never does): its headers, no content.
+  if (options.method === 'HEAD') return x.body.length === 0 && (x.header('content-range') !== undefined || x.header('content-type')?.startsWith('multipart/')) ? undefined : 'HEAD 206 with content or without Content-Range';
   const type = x.header('content-type') ?? '';
   const parts = type.startsWith('multipart/byteranges') ? parseParts(x.body, type) : [{ contentRange: x.header('content-range'), bytes: x.body }];
   if (typeof parts === 'string') return parts;
