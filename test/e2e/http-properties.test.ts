@@ -156,13 +156,15 @@ const DEVIATIONS: Partial<Record<ProxyKind, (c: RequestCase, rep: Representation
   },
   // lighttpd 1.4 drops the malformed specs of a Range set (e.g. a reversed `5-2`, or a number
   // past int64) and serves the rest, where §14.1.1 makes the whole set invalid; in a set of several
-  // it may also drop a suffix longer than the file (§14.1.2: the whole file).
+  // it may also drop a suffix longer than the file (§14.1.2: the whole file); and of a set not in
+  // ascending order it serves the first 10 specs and ignores the rest (RMAX_UNSORTED in its
+  // http_range.c), where §14.2 allows ignoring the whole header, not part of it.
   lighttpd: (c, rep) => {
     const range = validSpecsRead(c).range;
     const specs = range?.kind === 'specs' ? range.specs : undefined;
     const kept = specs?.filter((s) => !hasHugeNumber(s) && !('suffix' in s && s.suffix > BigInt(rep.size)));
     if (!kept) return [];
-    return lenientOutcomes({ ...c, range: kept.length > 0 ? { kind: 'specs', specs: kept } : { kind: 'invalid' } }, rep);
+    return [kept, kept.slice(0, 10)].flatMap((set) => lenientOutcomes({ ...c, range: set.length > 0 ? { kind: 'specs', specs: set } : { kind: 'invalid' } }, rep));
   },
   // Apache evaluates the conditionals again on the file it sends (after the app, see apache.ts):
   // If-Unmodified-Since even next to If-Match (§13.2.2 step 2 is for requests without it) and
