@@ -3,7 +3,7 @@
  * stream. Thin on purpose: HTTP semantics live in serve.ts, bytes in sources/, proxies in proxies/.
  */
 import { DownloadError } from './errors.js';
-import { errorResponse } from './http/responses.js';
+import { errorResponse, forMethod } from './http/responses.js';
 import { DownloadTrace } from './lifecycle.js';
 import { isRefusal, resolveOptions, type AuthorizeResult, type DownloadHandlerOptions, type ResolvedOptions } from './options.js';
 import type { PlanContext } from './proxies/backend.js';
@@ -78,9 +78,9 @@ export function downloadHandler<TRecord = unknown>(options: DownloadHandlerOptio
   }
 
   async function handleDownload(request: Request, context: RouteContext): Promise<Response> {
-    if (!config.onDownload) return answer(request, context, undefined);
+    if (!config.onDownload) return forMethod(request.method, await answer(request, context, undefined));
     const trace = new DownloadTrace(request, config.onDownload, config.onError, config.maxRanges);
-    return trace.finish(await answer(request, context, trace));
+    return trace.finish(forMethod(request.method, await answer(request, context, trace)));
   }
 
   const handler = handleDownload as DownloadRouteHandler;

@@ -105,7 +105,10 @@ export function resolveOptions<TRecord>(options: DownloadHandlerOptions<TRecord>
   const { source } = options;
   if (typeof source?.locate !== 'function') invalidOption('source', 'must be a source such as filesystem({ root })');
   if (options.authorize !== undefined && typeof options.authorize !== 'function') invalidOption('authorize', 'must be a function');
-  if (options.onDownload !== undefined && typeof options.onDownload !== 'function') invalidOption('onDownload', 'must be a function');
+  // Hooks are called on a later request, where a wrong type would surface as a crash far from its cause.
+  for (const hook of ['onDownload', 'onError', 'onFallback'] as const) {
+    if (options[hook] !== undefined && typeof options[hook] !== 'function') invalidOption(hook, 'must be a function');
+  }
   if (options.cacheControl !== undefined && !isHeaderText(options.cacheControl)) {
     invalidOption('cacheControl', 'must be a header value without control characters');
   }

@@ -14,6 +14,7 @@
  * export const proxy = downloadPathGuard();
  * export const config = { matcher: '/files/:path*' };
  */
+import { invalidOption } from './errors.js';
 
 export interface PathGuardOptions {
   /**
@@ -48,7 +49,11 @@ export function unsafePathReason(pathname: string): string | undefined {
 
 /** A `proxy` function: `400 Bad Request` for unsafe paths, otherwise `undefined` (continue). */
 export function downloadPathGuard(options: PathGuardOptions = {}): (request: Request) => Response | undefined {
-  const prefixes = (options.prefixes ?? ['/']).map(segmentPrefix);
+  const list: unknown = options.prefixes ?? ['/'];
+  if (!Array.isArray(list) || !list.every((prefix) => typeof prefix === 'string' && prefix.startsWith('/'))) {
+    invalidOption('prefixes', 'must be a list of paths starting with /');
+  }
+  const prefixes = (list as string[]).map(segmentPrefix);
   return function downloadPathGuardProxy(request: Request): Response | undefined {
     const { pathname } = new URL(request.url);
     if (!prefixes.some(({ exact, below }) => pathname === exact || pathname.startsWith(below))) return undefined;

@@ -11,7 +11,7 @@ import { evaluatePreconditions, isRangeFresh, type Validators } from './http/pre
 import { contentRange, parseRange, resolveRanges, unsatisfiedRange } from './http/range.js';
 import { DownloadError } from './errors.js';
 import { memoize } from './memoize.js';
-import { errorResponse } from './http/responses.js';
+import { errorResponse, forMethod } from './http/responses.js';
 import { setLengthHint } from './length-hint.js';
 import { CHUNK_SIZE, createBodyStream, type BodySegment } from './streams/body-stream.js';
 import type { ByteRange, DownloadFile } from './types.js';
@@ -89,7 +89,7 @@ function validatorsOf(file: DownloadFile): Validators {
 /** The 412 or 304 the request's preconditions call for (RFC 9110 §13.2.2), if any. */
 export function preconditionResponse(request: Request, file: DownloadFile, representation: Representation): Response | undefined {
   const outcome = evaluatePreconditions(request.method, request.headers, representation.validators);
-  if (outcome === 'precondition-failed') return withoutBody(file, errorResponse(412));
+  if (outcome === 'precondition-failed') return withoutBody(file, forMethod(request.method, errorResponse(412)));
   if (outcome === 'not-modified') return withoutBody(file, notModified(representation.headers));
   return undefined;
 }

@@ -27,3 +27,14 @@ export function errorResponse(status: number, extra?: Record<string, string>): R
   });
   return new Response(body, { status, headers });
 }
+
+/**
+ * `response` without its content when it answers a HEAD (RFC 9110 §9.3.2: the same header fields,
+ * no content). Node drops a HEAD body on the wire, but a `Response` handed to another runtime or a
+ * test would carry "Not Found" or "Precondition Failed" as content.
+ */
+export function forMethod(method: string, response: Response): Response {
+  if (method !== 'HEAD' || response.body === null) return response;
+  void response.body.cancel().catch(() => {});
+  return new Response(null, { status: response.status, statusText: response.statusText, headers: response.headers });
+}

@@ -1,4 +1,5 @@
 /** Apache mod_xsendfile: `X-Sendfile` with an absolute path inside `XSendFilePath`. */
+import { invalidOption } from '../errors.js';
 import type { ProxyBackend } from './backend.js';
 import { offloadBackend } from './offload.js';
 import { percentEncodePath, type OffloadRules } from './rules.js';
@@ -18,6 +19,9 @@ export interface ApacheOptions {
 }
 
 export function apache(options: ApacheOptions = {}): ProxyBackend {
+  if (typeof options !== 'object' || options === null) invalidOption('apache', 'takes { rules?, encoding? }');
+  // Anything else would silently fall back to raw bytes, which mod_xsendfile 1.0 misreads.
+  if (options.encoding !== undefined && options.encoding !== 'raw' && options.encoding !== 'percent') invalidOption('apache.encoding', "must be 'raw' or 'percent'");
   return offloadBackend({
     name: 'apache',
     header: 'x-sendfile',

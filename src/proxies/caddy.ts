@@ -1,4 +1,5 @@
 /** Caddy: `reverse_proxy` + `handle_response` serving the path in `X-Accel-Redirect`. */
+import { invalidOption } from '../errors.js';
 import type { ProxyBackend } from './backend.js';
 import { offloadBackend } from './offload.js';
 import { percentEncodePath, type OffloadRules } from './rules.js';
@@ -12,6 +13,7 @@ export interface CaddyOptions {
 }
 
 export function caddy(options: CaddyOptions = {}): ProxyBackend {
+  if (typeof options !== 'object' || options === null) invalidOption('caddy', 'takes { rules? }');
   return offloadBackend({
     name: 'caddy',
     // The shipped Caddyfile matches this header in handle_response and decodes it once.

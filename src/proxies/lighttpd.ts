@@ -1,4 +1,5 @@
 /** lighttpd behind mod_proxy: `X-Sendfile` (percent-encoded), limited by `x-sendfile-docroot`. */
+import { invalidOption } from '../errors.js';
 import type { ProxyBackend } from './backend.js';
 import { offloadBackend } from './offload.js';
 import { percentEncodePath, type OffloadRules } from './rules.js';
@@ -12,6 +13,7 @@ export interface LighttpdOptions {
 }
 
 export function lighttpd(options: LighttpdOptions = {}): ProxyBackend {
+  if (typeof options !== 'object' || options === null) invalidOption('lighttpd', 'takes { rules? }');
   return offloadBackend({
     name: 'lighttpd',
     // Only X-Sendfile is honoured behind mod_proxy (X-LIGHTTPD-send-file is FastCGI-only).

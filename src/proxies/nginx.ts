@@ -34,6 +34,7 @@ export function nginx(options: NginxOptions): ProxyBackend {
     if (!Number.isSafeInteger(options.limitRate) || options.limitRate < 0) invalidOption('nginx.limitRate', 'must be a non-negative integer');
     extraHeaders['x-accel-limit-rate'] = String(options.limitRate);
   }
+  if (options.buffering !== undefined && typeof options.buffering !== 'boolean') invalidOption('nginx.buffering', 'must be a boolean');
   if (options.buffering !== undefined) extraHeaders['x-accel-buffering'] = options.buffering ? 'yes' : 'no';
   if (options.charset !== undefined) {
     if (!/^[A-Za-z0-9._-]+$/.test(options.charset)) invalidOption('nginx.charset', 'must be a charset token like utf-8');

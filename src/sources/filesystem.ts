@@ -96,6 +96,8 @@ export function filesystem(options: FilesystemOptions): FilesystemSource {
     invalidOption('filesystem.param', 'must be a non-empty string');
   }
   if (options.key !== undefined && typeof options.key !== 'function') invalidOption('filesystem.key', 'must be a function');
+  // A string such as 'false' would silently mean "deny"; say so instead.
+  if (options.dotfiles !== undefined && typeof options.dotfiles !== 'boolean') invalidOption('filesystem.dotfiles', 'must be a boolean');
   if (options.io !== undefined && !ioModes.includes(options.io)) invalidOption('filesystem.io', `must be one of ${ioModes.join(', ')}`);
   const cacheOption = openFileCacheOptions(options.openFileCache, (message) => invalidOption('filesystem.openFileCache', message));
   const verifyOpenedPath = verifyOpenedPathOption(options.verifyOpenedPath);

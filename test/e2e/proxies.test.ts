@@ -11,7 +11,7 @@ import { createMediaRoot, writeLargeFile, type LargeFile } from '../helpers/medi
 import { startNext, type RunningNext } from '../helpers/next-server.js';
 import { peersOfPort } from '../helpers/process.js';
 import { describeEachProxy } from '../helpers/suites.js';
-import { offloadEnv, PROXY_KINDS, startProxy, type RunningProxy } from '../helpers/proxies.js';
+import { offloadEnv, PROXY_KINDS, startProxy, type ProxyKind, type RunningProxy } from '../helpers/proxies.js';
 
 const MiB = 1 << 20;
 const oddNames = ['with space.txt', '100%.txt', 'what?.txt', 'hash#tag.txt', 'é.txt', '名前.txt', '🎉 party.txt'];
@@ -40,7 +40,6 @@ beforeAll(async () => {
 }, 300_000);
 
 afterAll(() => media?.cleanup());
-
 
 /** Connections the app at `appPort` accepted while `requests` offloaded downloads went through `proxyUrl`. */
 async function connectionsOpenedFor(appPort: number, proxyUrl: string, requests: number): Promise<number> {

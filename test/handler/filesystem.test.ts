@@ -161,6 +161,19 @@ describe('downloadHandler(filesystem) HEAD', () => {
     expect(open).toHaveBeenCalledOnce();
   });
 
+  it('sends no content with a 412 or an error status either (RFC 9110 §9.3.2)', async () => {
+    // Found by the property suite (http-properties.test.ts): a HEAD 412 carried "Precondition Failed".
+    const HEAD = downloadHandler({ source: filesystem({ root: media.root }), authorize: (request, target) => target.key !== 'data.bin' });
+    const failed = await call(HEAD, segments('hello.txt'), { method: 'HEAD', headers: { 'if-match': '"other"' } });
+    const missing = await call(HEAD, segments('missing.txt'), { method: 'HEAD' });
+    const refused = await call(HEAD, segments('data.bin'), { method: 'HEAD' });
+    expect([failed.status, missing.status, refused.status]).toEqual([412, 404, 403]);
+    for (const response of [failed, missing, refused]) {
+      expect(response.body).toBeNull();
+      expect(response.headers.get('content-type')).toBe('text/plain; charset=utf-8');
+    }
+  });
+
   it('ignores Range (RFC 9110 §14.2: defined for GET only)', async () => {
     const response = await call(GET, segments('hello.txt'), { method: 'HEAD', headers: { range: 'bytes=0-1' } });
     expect(response.status).toBe(200);

@@ -6,6 +6,7 @@ import { createConnection, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { startNext, type RunningNext } from './next-server.js';
 import { resolveBinary } from './system.js';
 
 export type ProxyKind = 'nginx' | 'apache' | 'lighttpd' | 'caddy';
@@ -49,6 +50,31 @@ const TEMPLATE: Record<ProxyKind, string> = {
   caddy: 'Caddyfile',
 };
 
+/**
+ * The environment that makes the fixture app's routes offload to `kind` when it serves files from
+ * `mediaRoot` (explicit rules for nginx, which needs them; the others map paths one to one).
+ */
+export function offloadEnv(kind: ProxyKind, mediaRoot: string): Record<string, string> {
+  return kind === 'nginx' ? { DOWNLOADVIEW_BACKEND: 'nginx', DOWNLOADVIEW_RULES: `${mediaRoot}=/_protected/media` } : { DOWNLOADVIEW_BACKEND: kind };
+}
+
+/** `next start` of `appDir` offloading files under `mediaRoot` to a started `kind` in front of it. */
+export async function startOffloading(kind: ProxyKind, appDir: string, mediaRoot: string, env: NodeJS.ProcessEnv = {}): Promise<{ next: RunningNext; proxy: RunningProxy; stop(): Promise<void> }> {
+  const next = await startNext(appDir, { MEDIA_ROOT: mediaRoot, ...offloadEnv(kind, mediaRoot), ...env });
+  const proxy = await startProxy(kind, { upstreamPort: next.port, mediaRoot }).catch(async (error: unknown) => {
+    await next.stop();
+    throw error;
+  });
+  return {
+    next,
+    proxy,
+    async stop() {
+      await proxy.stop();
+      await next.stop();
+    },
+  };
+}
+
 /** Replaces every `{{NAME}}`; throws if one has no value, so a template and its caller never drift apart. */
 export function renderTemplate(text: string, values: Record<string, string>): string {
   const rendered = text.replace(/\{\{([A-Za-z0-9_]+)\}\}/g, (match, name: string) =>
@@ -73,16 +99,6 @@ export function templateValuesFor(where: { port: number; upstreamPort: number; m
     RESOLVER: '127.0.0.53',
     CA_FILE: '/etc/ssl/certs/ca-certificates.crt',
   };
-}
-
-/**
- * The app environment that makes its routes offload to `kind` for files under `mediaRoot`
- * (explicit rules for nginx, whose internal location maps the root to `/_protected/media`).
- */
-export function offloadEnv(kind: ProxyKind, mediaRoot: string): Record<string, string> {
-  return kind === 'nginx'
-    ? { DOWNLOADVIEW_BACKEND: 'nginx', DOWNLOADVIEW_RULES: `${mediaRoot}=/_protected/media` }
-    : { DOWNLOADVIEW_BACKEND: kind };
 }
 
 export async function startProxy(kind: ProxyKind, options: ProxyOptions): Promise<RunningProxy> {
