@@ -1,7 +1,9 @@
 /**
  * Property-based checks of the HTTP core, in-process (issue 18): generated Range, If-Range,
  * If-Match, If-None-Match, If-Modified-Since and If-Unmodified-Since headers over files of
- * generated sizes, through downloadHandler with the filesystem(), virtual() and record() sources.
+ * generated sizes, through downloadHandler with the filesystem(), virtual(), record(), remote() and
+ * blob() sources (the remote ones against the project's HTTP upstream and Blob-compatible store on
+ * 127.0.0.1, every byte request a real one).
  * The oracle is test/helpers/http-model.ts (RFC 9110, independent of src/http). 1,000 generated
  * requests by default (~3 s); `FC_NUM_RUNS=20000` runs more; a failure prints its seed and path
  * (replay with `fc.assert(..., { seed, path })`).
@@ -12,33 +14,47 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import fc from 'fast-check';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { downloadHandler, filesystem, record, virtual, type DownloadRouteHandler, type Source } from '../../src/index.js';
+import { put } from '@vercel/blob';
+import { blob, downloadHandler, filesystem, record, remote, virtual, type DownloadRouteHandler, type Source } from '../../src/index.js';
+import { startRemoteWorld, useRemoteWorldHere, type RemoteWorld } from '../servers/remote-world.js';
+import { startUpstreamServer, storedObject, type UpstreamServer } from '../servers/upstream-server.js';
 import { allowedOutcomes, checkExchange, requestCase, type Representation, type RequestCase } from '../helpers/http-model.js';
 import { bodyOf, call, mapLoaded, releaseUnread, segments } from './support.js';
 
 const CHUNK = 256 * 1024; // the streaming chunk size (src/streams/body-stream.ts), as a boundary to probe
 // Around the one-read path (≤ one chunk) and the streamed one, plus an empty and a multi-MiB file.
 const SIZES = [0, 1, 2, 79, 1000, CHUNK - 1, CHUNK, CHUNK + 1, 2 * CHUNK + 1, 3 * (1 << 20) + 7];
-const KINDS = ['filesystem', 'virtual', 'virtual-stream', 'record'] as const;
+const KINDS = ['filesystem', 'virtual', 'virtual-stream', 'record', 'remote', 'blob'] as const;
 type Kind = (typeof KINDS)[number];
 // Fractional milliseconds: Last-Modified and the model both work in whole seconds (§5.6.7).
 const MTIME = new Date(Date.UTC(2024, 4, 6, 7, 8, 9, 500));
 const numRuns = process.env.FC_NUM_RUNS ? Number(process.env.FC_NUM_RUNS) : undefined;
 
 let dir: string;
+let upstream: UpstreamServer;
+let world: RemoteWorld;
 const files = new Map<number, Buffer>();
 
-beforeAll(() => {
+beforeAll(async () => {
   dir = mkdtempSync(path.join(tmpdir(), 'dv-props-'));
+  upstream = await startUpstreamServer();
+  world = await startRemoteWorld();
+  await useRemoteWorldHere(world);
   for (const size of SIZES) {
     const bytes = randomBytes(size);
     files.set(size, bytes);
     writeFileSync(path.join(dir, `f${size}.bin`), bytes);
     utimesSync(path.join(dir, `f${size}.bin`), MTIME, MTIME);
+    upstream.routes.set(`/f${size}.bin`, { object: storedObject(bytes, 'application/octet-stream', MTIME) });
+    await put(`props/f${size}.bin`, bytes, { access: 'private', token: world.blob.token, contentType: 'application/octet-stream', addRandomSuffix: false });
   }
-});
+}, 60_000);
 afterEach(releaseUnread);
-afterAll(() => rmSync(dir, { recursive: true, force: true }));
+afterAll(async () => {
+  rmSync(dir, { recursive: true, force: true });
+  await upstream?.close();
+  await world?.close();
+});
 
 /** The source of `kind`, serving file `f<size>.bin` for the param `path: ['f<size>.bin']`. */
 function sourceOf(kind: Kind): Source {
@@ -60,6 +76,10 @@ function sourceOf(kind: Kind): Source {
         find: (request, { params }) => ({ size: sizeOf(params) }),
         file: (row) => ({ file: fsSource.file(`f${row.size}.bin`), etag: `"rev-${row.size}"`, filename: 'rec.bin' }),
       }) as Source;
+    case 'remote':
+      return remote({ url: (request, { params }) => `${upstream.url}/f${sizeOf(params)}.bin` });
+    case 'blob':
+      return blob({ access: 'private', token: world.blob.token, prefix: 'props/' });
   }
 }
 
@@ -154,6 +174,9 @@ describe('downloadHandler under generated conditional and Range headers (RFC 911
     );
     // The generator must reach every outcome, or the property proves less than it says.
     expect([...seen.keys()].sort()).toEqual(['304', '412', '416', 'full', 'partial']);
+    // And the remote sources must really have been asked for bytes (ranges included).
+    expect(upstream.requests.some((request) => request.method === 'GET' && request.headers.range !== undefined)).toBe(true);
+    expect(world.blob.objectRequests.length).toBeGreaterThan(0);
   }, 120_000);
 
   it('holds with hundreds of ranges in one header (overlapping, reversed, huge)', async () => {
