@@ -30,7 +30,8 @@ export interface FilesystemCalls {
 }
 
 // The callback API on raw descriptors rather than fs/promises' FileHandle: less per-request
-// overhead for the six calls a download makes (no FileHandle object, no GC finaliser). Every descriptor is closed exactly once by the body's owner (streams/body-stream.ts).
+// overhead for the six calls a download makes (no FileHandle object, no GC finaliser). Every
+// descriptor is closed exactly once by the body's owner (streams/body-stream.ts).
 function readInThreadpool(fd: number, buffer: Buffer, length: number, position: number): Promise<number> {
   return new Promise((resolve, reject) => {
     read(fd, buffer, 0, length, position, (error, bytesRead) => (error ? reject(error) : resolve(bytesRead)));
