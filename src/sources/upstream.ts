@@ -135,7 +135,18 @@ interface Current {
   /** Position after the last byte this reply may yield (undefined: unknown size). */
   end: number | undefined;
   pending: Uint8Array | undefined;
+  /** A read still waiting when the last coalesced chunk went out: the next read takes its result. */
+  inflight: Promise<ReadableStreamReadResult<Uint8Array>> | undefined;
 }
+
+/**
+ * How long a read waits for more upstream chunks to join the first one. The upstream delivers
+ * 16 KiB pieces over TLS (64 KiB over plain HTTP) and each chunk handed to Next costs a write;
+ * joining them into reads of up to CHUNK_SIZE made a streamed 100 MiB blob 1.24× faster than a
+ * pass-through of fetch()'s body (bench, remote-stream session). The wait bounds what a slow
+ * upstream's bytes are held back: they go out within this much of arriving.
+ */
+export const COALESCE_WAIT_MS = 10;
 
 /**
  * A `FileBody` over upstream requests. The first request is made by `openUpstreamBody` itself,
@@ -169,20 +180,62 @@ export async function openUpstreamBody(
       return answer;
     });
     const end = range === undefined ? expected.size : range.end === Number.MAX_SAFE_INTEGER ? undefined : range.end + 1;
-    return { reader: reply.body!.getReader(), position: range?.start ?? 0, end, pending: undefined };
+    return { reader: reply.body!.getReader(), position: range?.start ?? 0, end, pending: undefined, inflight: undefined };
   }
 
+  /** The reply's next chunk (`undefined` at its end), failing after `idle` ms of silence. */
   async function nextChunk(from: Current): Promise<Uint8Array | undefined> {
     let timer: NodeJS.Timeout | undefined;
     const idle = new Promise<never>((_, reject) => {
       timer = setTimeout(() => reject(new DownloadError('upstream_timeout', `upstream body silent for ${timeouts.idle} ms`)), timeouts.idle);
     });
     try {
-      const result = await Promise.race([from.reader.read(), idle]);
+      const result = await Promise.race([readFrom(from), idle]);
       return result.done ? undefined : result.value;
     } finally {
       clearTimeout(timer);
     }
+  }
+
+  function readFrom(from: Current): Promise<ReadableStreamReadResult<Uint8Array>> {
+    const read = from.inflight ?? from.reader.read();
+    from.inflight = undefined;
+    return read;
+  }
+
+  /**
+   * `first` followed by the chunks that arrive within {@link COALESCE_WAIT_MS}, up to `room`
+   * bytes: one copy per byte instead of one write per upstream chunk. A read still waiting when
+   * the time is up is kept for the next call; a reply that ends here is left for the next read to
+   * see. `left` is what the reply may still yield after `first`'s start: more is a broken upstream.
+   */
+  async function coalesce(from: Current, first: Uint8Array, room: number, left: number): Promise<Uint8Array> {
+    const joined = new Uint8Array(room);
+    joined.set(first);
+    let filled = first.byteLength;
+    let waited: NodeJS.Timeout | undefined;
+    const timeUp = new Promise<undefined>((resolve) => {
+      waited = setTimeout(() => resolve(undefined), COALESCE_WAIT_MS);
+    });
+    try {
+      while (filled < room) {
+        const read = from.inflight ?? from.reader.read();
+        from.inflight = read;
+        const result = await Promise.race([read, timeUp]);
+        if (result === undefined) break;
+        if (result.done) break;
+        from.inflight = undefined;
+        const chunk = result.value;
+        if (chunk.byteLength > left - filled) throw new DownloadError('length_mismatch', 'upstream body runs past its expected length');
+        const fits = Math.min(chunk.byteLength, room - filled);
+        joined.set(fits === chunk.byteLength ? chunk : chunk.subarray(0, fits), filled);
+        filled += fits;
+        if (fits < chunk.byteLength) from.pending = chunk.subarray(fits);
+      }
+    } finally {
+      clearTimeout(waited);
+    }
+    return filled === room ? joined : joined.subarray(0, filled);
   }
 
   function release(): void {
@@ -228,6 +281,8 @@ export async function openUpstreamBody(
           // More than this read wants: keep the rest for the next one.
           reading.pending = chunk.subarray(length);
           chunk = chunk.subarray(0, length);
+        } else if (chunk.byteLength < Math.min(length, left)) {
+          chunk = await coalesce(reading, chunk, Math.min(length, left), left);
         }
         reading.position += chunk.byteLength;
         // The last byte of this reply: check the reply ends here before the byte goes out, so a

@@ -184,6 +184,22 @@ describe('remote() streamed', () => {
     }
   });
 
+  it('joins the upstream chunks into larger ones, but never holds a slow upstream\'s bytes back', async () => {
+    // The upstream writes the object at once: its socket delivers ≤ 64 KiB pieces, joined here.
+    upstream.routes.set('/a.bin', { object: storedObject(big) });
+    const sizes: number[] = [];
+    const reader = (await get(handler(), 'a.bin')).body!.getReader();
+    for (let read = await reader.read(); !read.done; read = await reader.read()) sizes.push(read.value.byteLength);
+    expect(sizes.reduce((sum, size) => sum + size, 0)).toBe(big.length);
+    expect(Math.max(...sizes)).toBeGreaterThan(64 * 1024);
+    // 1 KiB every 300 ms: each piece goes out on its own instead of waiting for a full chunk.
+    upstream.routes.set('/t.bin', { object: storedObject(big), getFault: { kind: 'trickle', delayMs: 300 } });
+    const trickled = (await get(handler(), 't.bin')).body!.getReader();
+    expect((await trickled.read()).value?.byteLength).toBe(1024);
+    expect((await trickled.read()).value?.byteLength).toBe(1024);
+    await trickled.cancel();
+  });
+
   it('cancels the upstream read when the client leaves', async () => {
     upstream.routes.set('/t.bin', { object: storedObject(big), getFault: { kind: 'trickle', delayMs: 5 } });
     const before = upstream.abandoned();
