@@ -32,8 +32,10 @@ export function backendFromEnv(env: BackendEnv = process.env): ProxyBackend {
     case 'none':
       return none();
     case 'nginx': {
+      // `none`: an app whose files are all remote (blob, URL); unset stays a mistake worth naming.
+      if (env.DOWNLOADVIEW_RULES?.trim().toLowerCase() === 'none') return nginx({});
       const rules = readRules();
-      if (!rules) invalidOption('DOWNLOADVIEW_RULES', 'is required with DOWNLOADVIEW_BACKEND=nginx (e.g. /srv/media=/_protected/media)');
+      if (!rules) invalidOption('DOWNLOADVIEW_RULES', 'is required with DOWNLOADVIEW_BACKEND=nginx (e.g. /srv/media=/_protected/media, or none when every file is remote)');
       return nginx({ rules });
     }
     case 'apache': {

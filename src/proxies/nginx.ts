@@ -6,10 +6,12 @@ import { percentEncodePath, type OffloadRules } from './rules.js';
 
 export interface NginxOptions {
   /**
-   * Source prefix → internal location. Required: nginx needs an `internal;` location.
+   * Source prefix → internal location: nginx serves files on disk from an `internal;` location.
+   * Omitted, files on disk are streamed by the app and only remote files (blob, URL) go to nginx;
+   * required when `remote` is `false`, since nothing would be offloaded.
    * @example { '/srv/media': '/_protected/media' }
    */
-  rules: OffloadRules;
+  rules?: OffloadRules;
   /** `X-Accel-Limit-Rate` in bytes per second (0 = unlimited). */
   limitRate?: number;
   /** `X-Accel-Buffering`: whether nginx buffers the file. */
@@ -27,8 +29,9 @@ export interface NginxOptions {
   remote?: false | { location?: string; header?: string };
 }
 
-export function nginx(options: NginxOptions): ProxyBackend {
-  if (!options?.rules) invalidOption('nginx.rules', 'is required: map your source root to an internal location, e.g. { "/srv/media": "/_protected/media" }');
+export function nginx(options: NginxOptions = {}): ProxyBackend {
+  if (typeof options !== 'object' || options === null) invalidOption('nginx', 'takes { rules?, remote?, limitRate?, buffering?, charset?, expires? }');
+  if (!options.rules && options.remote === false) invalidOption('nginx.rules', 'is required when remote is false: map your source root to an internal location, e.g. { "/srv/media": "/_protected/media" }');
   const extraHeaders: Record<string, string> = {};
   if (options.limitRate !== undefined) {
     if (!Number.isSafeInteger(options.limitRate) || options.limitRate < 0) invalidOption('nginx.limitRate', 'must be a non-negative integer');
@@ -51,7 +54,7 @@ export function nginx(options: NginxOptions): ProxyBackend {
     accepts: ['filesystem'],
     // nginx answers Range, If-None-Match and If-Modified-Since from its own ETag/Last-Modified.
     handlesPreconditions: true,
-    rules: options.rules,
+    rules: options.rules ?? null,
     // nginx percent-decodes the value; `%`, `?` and `#` must arrive encoded.
     encode: percentEncodePath,
     extraHeaders,

@@ -13,7 +13,8 @@ export interface OffloadBackendSpec {
   /** Source kinds this proxy can take (django-downloadview's support grid). */
   accepts: readonly SourceKind[];
   handlesPreconditions: boolean;
-  rules: OffloadRules;
+  /** `null`: no files on disk are offloaded (a remote-only nginx). */
+  rules: OffloadRules | null;
   /** Turn a mapped location into the header value; `undefined` when it cannot be expressed. */
   encode: (location: string) => string | undefined;
   /** Fixed extra headers (nginx's X-Accel-*). */
@@ -26,13 +27,14 @@ export interface OffloadBackendSpec {
 }
 
 export function offloadBackend(spec: OffloadBackendSpec): ProxyBackend {
-  const rules: OffloadRule[] = normaliseRules(spec.rules, `${spec.name}.rules`);
+  const rules: OffloadRule[] | null = spec.rules === null ? null : normaliseRules(spec.rules, `${spec.name}.rules`);
   return {
     name: spec.name,
     handlesPreconditions: spec.handlesPreconditions,
     plan(file: DownloadFile, context: PlanContext): OffloadPlan {
       if (file.kind === 'blob' || file.kind === 'remote') return planRemote(spec, file, context);
       if (!spec.accepts.includes(file.kind)) return { kind: 'stream', reason: `${spec.name} cannot serve ${file.kind} files; streamed by the app` };
+      if (rules === null) return { kind: 'stream', reason: `${spec.name} has no rules for files on disk; streamed by the app` };
       if (file.path === undefined) return { kind: 'stream', reason: `${file.kind} file has no location for ${spec.name}; streamed by the app` };
       const mapped = applyRules(rules, file.path);
       if (!mapped) return { kind: 'stream', reason: `no ${spec.name} rule matches the file's location; streamed by the app` };

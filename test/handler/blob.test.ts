@@ -5,7 +5,7 @@
 import { randomBytes } from 'node:crypto';
 import { issueSignedToken, presignUrl, put } from '@vercel/blob';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { blob, downloadHandler, nginx, record, redirect, type DownloadHandlerOptions } from '../../src/index.js';
+import { backendFromEnv, blob, downloadHandler, nginx, record, redirect, type DownloadHandlerOptions } from '../../src/index.js';
 import { startRemoteWorld, useRemoteWorldHere, type RemoteWorld } from '../servers/remote-world.js';
 import { assertResponseNoLeak } from '../helpers/hygiene.js';
 import { bodyOf, call, expectBytes, parseMultipart, releaseUnread, segments } from './support.js';
@@ -285,6 +285,14 @@ describe('blob() under nginx()', () => {
     expect(fetched.status).toBe(206);
     expectBytes(Buffer.from(await fetched.arrayBuffer()), big.subarray(5, 10));
     expect(response.headers.get('content-disposition')).toBe('attachment; filename="big.bin"');
+  });
+
+  it('needs no rules in an app whose files are all remote (nginx({}), DOWNLOADVIEW_RULES=none)', async () => {
+    for (const backend of [nginx(), backendFromEnv({ DOWNLOADVIEW_BACKEND: 'nginx', DOWNLOADVIEW_RULES: 'none' })]) {
+      const response = await call(handler({ backend }), segments('docs/big.bin'));
+      expect(response.headers.get('x-accel-redirect')).toBe('/_protected/remote/');
+      expect(response.headers.get('x-accel-remote-url')).toMatch(/^https:/);
+    }
   });
 });
 

@@ -111,6 +111,13 @@ describe('offloading backends', () => {
     expect(onFallback.mock.calls[0]![0]).toMatch(/no nginx rule matches/);
   });
 
+  it('streams files on disk under an nginx without rules (remote-only), and says why', async () => {
+    const onFallback = vi.fn();
+    const GET = downloadHandler({ source: filesystem({ root: media.root }), backend: nginx(), onFallback });
+    await assertDownload(await call(GET, segments('hello.txt')), { body: 'Hello, world!\n', headers: { 'x-accel-redirect': null } });
+    expect(onFallback).toHaveBeenCalledWith('nginx has no rules for files on disk; streamed by the app', expect.any(Request));
+  });
+
   it('streams virtual files behind every proxy (support grid) and says why', async () => {
     const onFallback = vi.fn();
     const GET = downloadHandler({ source: virtual(() => ({ name: 'v.txt', body: 'virtual' })), backend: nginx({ rules: { '/': '/_p' } }), onFallback });

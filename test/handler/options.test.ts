@@ -100,7 +100,7 @@ describe('downloadHandler options', () => {
 
   it('throws at factory time for bad source and backend options', () => {
     expect(() => filesystem({ root: '' })).toThrow(/filesystem.root/);
-    expect(() => nginx({} as never)).toThrow(/nginx.rules/);
+    expect(() => nginx({ remote: false })).toThrow(/nginx.rules/);
     expect(() => nginx({ rules: { 'relative/path': '/_protected' } })).toThrow(/absolute path/);
     expect(() => nginx({ rules: { '/srv': '/_p' }, limitRate: -1 })).toThrow(/limitRate/);
   });

@@ -75,7 +75,8 @@ const mistakes: [string, string, () => unknown][] = [
   ['blob presignExpiresIn too long', 'blob.presignExpiresIn', () => blob({ access: 'private', presignExpiresIn: 86_400 })],
   ['blob idleTimeout negative', 'blob.idleTimeout', () => blob({ access: 'private', idleTimeout: -1 })],
   // backends
-  ['nginx without rules', 'nginx.rules', () => nginx({} as never)],
+  ['nginx without rules nor remote', 'nginx.rules', () => nginx({ remote: false })],
+  ['nginx options not an object', 'nginx', () => nginx('x' as never)],
   ['nginx rules empty', 'nginx.rules', () => nginx({ rules: {} })],
   ['nginx rule relative', 'nginx.rules', () => nginx({ rules: { 'srv/media': '/_p' } })],
   ['nginx rule with ..', 'nginx.rules', () => nginx({ rules: { '/srv/../etc': '/_p' } })],
