@@ -35,7 +35,10 @@ export default defineConfig({
         extends: true,
         test: {
           name: 'e2e-next15',
-          include: ['test/e2e/core.test.ts', 'test/e2e/content-length.test.ts', 'test/e2e/tarball-consumer.test.ts', 'test/e2e/next-versions.test.ts', 'test/e2e/hostile-inputs.test.ts'],
+          include: [
+            'test/e2e/core.test.ts', 'test/e2e/content-length.test.ts', 'test/e2e/tarball-consumer.test.ts', 'test/e2e/next-versions.test.ts',
+            'test/e2e/hostile-inputs.test.ts', 'test/e2e/http-properties.test.ts',
+          ],
           env: { DOWNLOADVIEW_TEST_NEXT: '15' },
           globalSetup: ['test/helpers/global-setup.ts'],
           testTimeout: 120_000,
