@@ -200,6 +200,24 @@ describe('remote() streamed', () => {
     await trickled.cancel();
   });
 
+  it('leaves no listener on the request signal per range (16 ranges, no MaxListeners warning)', async () => {
+    upstream.routes.set('/a.bin', { object: storedObject(big) });
+    const warnings: Error[] = [];
+    const onWarning = (warning: Error) => warnings.push(warning);
+    process.on('warning', onWarning);
+    try {
+      const specs = Array.from({ length: 16 }, (_, i) => `${i * 100_000}-${i * 100_000 + 9}`);
+      const response = await get(handler(), 'a.bin', { range: `bytes=${specs.join(',')}` });
+      const parts = parseMultipart(await bodyOf(response), response.headers.get('content-type')!);
+      expect(parts).toHaveLength(16);
+      expectBytes(parts[15]!.bytes, big.subarray(1_500_000, 1_500_010));
+      await new Promise((resolve) => setImmediate(resolve));
+    } finally {
+      process.off('warning', onWarning);
+    }
+    expect(warnings.map(String)).toEqual([]);
+  });
+
   it('cancels the upstream read when the client leaves', async () => {
     upstream.routes.set('/t.bin', { object: storedObject(big), getFault: { kind: 'trickle', delayMs: 5 } });
     const before = upstream.abandoned();
