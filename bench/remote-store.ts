@@ -25,8 +25,12 @@ export interface BenchStore {
 /** Where the uploaded files live, per access (bench/app/app/remote.ts reads the same; the store keys blobs by pathname alone). */
 export const BLOB_PREFIX = { public: 'bench/', private: 'bench-private/' } as const;
 
-/** Start the store and upload `names` from `mediaRoot`, each as a public and a private blob. */
-export async function startBenchStore(mediaRoot: string, names: readonly string[]): Promise<BenchStore> {
+/**
+ * Start the store and upload `names` from `mediaRoot`, once per access in `prefixes` (by default
+ * each as a public and a private blob under BLOB_PREFIX; the soak uploads private ones only, under
+ * the prefix of the fixture app's blob route).
+ */
+export async function startBenchStore(mediaRoot: string, names: readonly string[], prefixes: Partial<Record<'public' | 'private', string>> = BLOB_PREFIX): Promise<BenchStore> {
   const world = await startRemoteWorld();
   let dns: DnsServer | undefined;
   try {
@@ -35,8 +39,8 @@ export async function startBenchStore(mediaRoot: string, names: readonly string[
     const token = world.blob.token;
     for (const name of names) {
       const bytes = readFileSync(path.join(mediaRoot, name));
-      for (const access of ['public', 'private'] as const) {
-        await put(`${BLOB_PREFIX[access]}${name}`, bytes, { access, token, contentType: 'application/octet-stream', addRandomSuffix: false, allowOverwrite: true });
+      for (const [access, prefix] of Object.entries(prefixes) as ['public' | 'private', string][]) {
+        await put(`${prefix}${name}`, bytes, { access, token, contentType: 'application/octet-stream', addRandomSuffix: false, allowOverwrite: true });
       }
     }
     const publicOrigin = world.blob.objectOrigin('public');

@@ -1,7 +1,7 @@
 /**
  * `npm run soak` (scripts/soak.sh): the soak on every target, then bench/results/soak-latest.{json,md,svg}.
  * Settings: SOAK_SECONDS (per target, default 60), SOAK_TARGETS (comma-separated, default
- * direct,nginx,apache,lighttpd,caddy,remote), SOAK_CONNECTIONS (default 16), SOAK_SEED. Exits 1 when any
+ * direct,nginx,apache,lighttpd,caddy,remote,blob), SOAK_CONNECTIONS (default 16), SOAK_SEED. Exits 1 when any
  * request failed or any body was corrupt.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';

@@ -12,16 +12,20 @@ import { createMediaRoot, writeLargeFile } from '../test/helpers/media.js';
 import { startNext, type RunningNext } from '../test/helpers/next-server.js';
 import { descriptorsOf, residentBytesOf } from '../test/helpers/process.js';
 import { startProxy, type ProxyKind, type RunningProxy } from '../test/helpers/proxies.js';
-import { startUpstreamServer, storedObject, type UpstreamServer } from '../test/servers/upstream-server.js';
+import { startUpstreamServer, storedObject } from '../test/servers/upstream-server.js';
+import { startBenchStore } from './remote-store.js';
 import { runTraffic, type SoakFile, type TrafficResult } from './soak-traffic.js';
 import { quantile } from './stats.js';
 
 const KiB = 1024;
 const MiB = 1 << 20;
 
-/** `remote`: the app's `remote()` route, reading the same files from an HTTP upstream (test/servers). */
-export type SoakTarget = 'direct' | ProxyKind | 'remote';
-export const SOAK_TARGETS: readonly SoakTarget[] = ['direct', 'nginx', 'apache', 'lighttpd', 'caddy', 'remote'];
+/**
+ * `remote`: the app's `remote()` route, reading the same files from an HTTP upstream (test/servers);
+ * `blob`: its private `blob()` route, streaming them from the Blob-compatible store (test/servers).
+ */
+export type SoakTarget = 'direct' | ProxyKind | 'remote' | 'blob';
+export const SOAK_TARGETS: readonly SoakTarget[] = ['direct', 'nginx', 'apache', 'lighttpd', 'caddy', 'remote', 'blob'];
 
 export interface SoakSettings {
   targets: readonly SoakTarget[];
@@ -56,11 +60,41 @@ export interface TargetRun {
   rss: { before: number; peak: number; after: number };
 }
 
-/** Environment that makes the fixture app offload to `target` (none for `direct`). */
-function backendEnv(target: SoakTarget, mediaRoot: string): Record<string, string> {
-  if (target === 'direct' || target === 'remote') return {};
-  return target === 'nginx' ? { DOWNLOADVIEW_BACKEND: 'nginx', DOWNLOADVIEW_RULES: `${mediaRoot}=/_protected/media` } : { DOWNLOADVIEW_BACKEND: target };
+/** Where a target's files come from, and what the fixture app needs to serve them. */
+interface SoakSource {
+  /** The fixture app's route for the files. */
+  routePrefix: string;
+  /** A key the route denies (403), when it has an authorize policy. */
+  deniedKey?: string;
+  env: Record<string, string>;
+  close(): Promise<void>;
 }
+
+const DENIED_KEY = 'private/secret.bin';
+
+/**
+ * The files' source per target: the media root (direct, and offloaded to a proxy), the HTTP upstream
+ * (remote) or the Blob-compatible store with the files uploaded as private blobs by the real
+ * `@vercel/blob` client (blob: bench/remote-store.ts, as the benchmark starts it).
+ */
+async function startSource(target: SoakTarget, files: readonly SoakFile[], mediaRoot: string): Promise<SoakSource> {
+  if (target === 'remote') {
+    const upstream = await startUpstreamServer();
+    for (const { key, file } of files) upstream.routes.set(`/${key}`, { object: storedObject(readFileSync(file.path)) });
+    // The remote route has no authorize policy (an upstream 403 is the upstream's failure, a 502).
+    return { routePrefix: '/remote', env: { REMOTE_UPSTREAM_URL: upstream.url }, close: () => upstream.close() };
+  }
+  if (target === 'blob') {
+    // The fixture's /blob route: private store, prefix `files/`, denies keys under private/.
+    const store = await startBenchStore(mediaRoot, [...files.map((file) => file.key), DENIED_KEY], { private: 'files/' });
+    return { routePrefix: '/blob', deniedKey: DENIED_KEY, env: { ...store.world.nextEnv, TEST_BLOB_TOKEN: store.world.blob.token }, close: () => store.close() };
+  }
+  const env: Record<string, string> =
+    target === 'direct' ? {} : target === 'nginx' ? { DOWNLOADVIEW_BACKEND: 'nginx', DOWNLOADVIEW_RULES: `${mediaRoot}=/_protected/media` } : { DOWNLOADVIEW_BACKEND: target };
+  return { routePrefix: '/files', deniedKey: DENIED_KEY, env, close: async () => undefined };
+}
+
+const isProxy = (target: SoakTarget): target is ProxyKind => target !== 'direct' && target !== 'remote' && target !== 'blob';
 
 const pause = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -72,7 +106,7 @@ export async function soak(settings: SoakSettings, log: (line: string) => void =
       const key = `size-${index}-${size}.bin`;
       return { key, file: writeLargeFile(path.join(media.root, key), size) };
     });
-    media.write('private/secret.bin', 'denied bytes\n');
+    media.write(DENIED_KEY, 'denied bytes\n');
     await ensureBuilt(fixtureApp);
     const runs: TargetRun[] = [];
     for (const target of settings.targets) {
@@ -90,15 +124,12 @@ export async function soak(settings: SoakSettings, log: (line: string) => void =
 async function soakOne(target: SoakTarget, settings: SoakSettings, files: SoakFile[], mediaRoot: string): Promise<TargetRun> {
   let app: RunningNext | undefined;
   let proxy: RunningProxy | undefined;
-  let upstream: UpstreamServer | undefined;
+  let source: SoakSource | undefined;
   try {
-    if (target === 'remote') {
-      upstream = await startUpstreamServer();
-      for (const { key, file } of files) upstream.routes.set(`/${key}`, { object: storedObject(readFileSync(file.path)) });
-    }
+    source = await startSource(target, files, mediaRoot);
     // A 1 s idle for the open-file cache: more opens and closes under load, and a quick return to the baseline.
-    app = await startNext(fixtureApp, { MEDIA_ROOT: mediaRoot, FIXTURE_OPEN_FILE_IDLE_MS: '1000', ...(upstream ? { REMOTE_UPSTREAM_URL: upstream.url } : {}), ...backendEnv(target, mediaRoot) });
-    if (target !== 'direct' && target !== 'remote') proxy = await startProxy(target, { upstreamPort: app.port, mediaRoot });
+    app = await startNext(fixtureApp, { MEDIA_ROOT: mediaRoot, FIXTURE_OPEN_FILE_IDLE_MS: '1000', ...source.env });
+    if (isProxy(target)) proxy = await startProxy(target, { upstreamPort: app.port, mediaRoot });
     const appPid = app.pid;
     const proxyPid = proxy?.pid;
     const sample = (second: number, completed: number): Sample => ({
@@ -112,10 +143,9 @@ async function soakOne(target: SoakTarget, settings: SoakSettings, files: SoakFi
     const samples: Sample[] = [before];
     const traffic = await runTraffic({
       baseUrl: proxy?.url ?? app.url,
-      routePrefix: upstream ? '/remote' : '/files',
+      routePrefix: source.routePrefix,
       files,
-      // The remote route has no authorize policy (an upstream 403 is the upstream's failure, a 502).
-      deniedKey: upstream ? undefined : 'private/secret.bin',
+      deniedKey: source.deniedKey,
       seconds: settings.seconds,
       connections: settings.connections,
       seed: `${settings.seed}/${target}`,
@@ -142,6 +172,6 @@ async function soakOne(target: SoakTarget, settings: SoakSettings, files: SoakFi
   } finally {
     await proxy?.stop();
     await app?.stop();
-    await upstream?.close();
+    await source?.close();
   }
 }

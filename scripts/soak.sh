@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # `npm run soak`: minutes of mixed traffic on next start and behind each proxy (bench/soak.ts), every
 # body hashed against its source; writes bench/results/soak-latest.{json,md,svg}. Settings:
-# SOAK_SECONDS (per target, default 60), SOAK_TARGETS (default direct,nginx,apache,lighttpd,caddy,remote),
+# SOAK_SECONDS (per target, default 60), SOAK_TARGETS (default direct,nginx,apache,lighttpd,caddy,remote,blob),
 # SOAK_CONNECTIONS (default 16), SOAK_SEED. See docs/soak.md. Not part of `npm test` (a 10 s
 # version is: test/e2e/soak.test.ts).
 set -euo pipefail
