@@ -59,6 +59,14 @@ function markers(): LeakMarkers {
   };
 }
 
+/**
+ * A logged path with a `..` segment (as decoded by the test server): a store or upstream that
+ * normalises it (most real ones do) would serve something outside the prefix.
+ */
+function climbs(logged: string): boolean {
+  return logged.split(/[/\\]/).includes('..');
+}
+
 /** Send the corpus under `prefix`: problems with any response (empty when all hold). */
 async function runCorpus(prefix: string): Promise<{ problems: string[]; served: number; refused: number }> {
   const problems: string[] = [];
@@ -96,7 +104,7 @@ describe('remote keys: the path corpus through next start', () => {
   it('blob(): refused or byte-exact, no 500, no leak, the store sees only files/ keys', async () => {
     const before = world.blob.objectRequests.length;
     const { problems, served, refused } = await runCorpus('/blob/');
-    const outsidePrefix = world.blob.objectRequests.slice(before).filter((request) => !request.pathname.startsWith('files/'));
+    const outsidePrefix = world.blob.objectRequests.slice(before).filter((request) => !request.pathname.startsWith('files/') || climbs(request.pathname));
     problems.push(...outsidePrefix.map((request) => `store asked for ${JSON.stringify(request.pathname)} (${request.method})`));
     console.log(`[hostile-remote] /blob: ${corpus.length} paths, ${served} served, ${refused} refused`);
     expect(problems).toEqual([]);
@@ -105,9 +113,15 @@ describe('remote keys: the path corpus through next start', () => {
   it('remote(): refused or byte-exact, no 500, no leak, the upstream sees only /store/files/ paths', async () => {
     const before = world.upstream.requests.length;
     const { problems, served, refused } = await runCorpus('/remote/');
-    const outsidePrefix = world.upstream.requests.slice(before).filter((request) => !request.path.startsWith(`${root}/`));
+    const seen = world.upstream.requests.slice(before);
+    const outsidePrefix = seen.filter((request) => !request.path.startsWith(`${root}/`));
     problems.push(...outsidePrefix.map((request) => `upstream asked for ${JSON.stringify(request.path)} (${request.method})`));
-    console.log(`[hostile-remote] /remote: ${corpus.length} paths, ${served} served, ${refused} refused`);
+    // Known finding (#18), not yet fixed: the fixture's url() callback encodes each param with
+    // encodeURIComponent, so a param `../x` reaches the upstream as `..%2Fx`, which an upstream that
+    // decodes %2F before resolving dot segments would serve from outside the prefix. remote() hands
+    // url() the raw params; the example app's allowlist is immune. Counted here, not yet refused.
+    const climbing = seen.filter((request) => climbs(request.path)).length;
+    console.log(`[hostile-remote] /remote: ${corpus.length} paths, ${served} served, ${refused} refused; ${climbing} upstream requests with an encoded climb`);
     expect(problems).toEqual([]);
   });
 });
