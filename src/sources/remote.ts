@@ -13,7 +13,8 @@ export interface RemoteOptions {
   /**
    * The URL of the file for this request (`http:` or `https:`); `null`/`undefined` is a 404. This
    * function is the only source of URLs: nothing in the request reaches the upstream unless you put it here.
-   * @example url: (request, { params }) => `https://files.internal.example/${params.id}.pdf`
+   * Params arrive as the client sent them: check them (`..%2Fx` survives encodeURIComponent).
+   * @example url: (request, { params }) => (/^\w+$/.test(String(params.id)) ? `https://files.internal.example/${params.id}.pdf` : null)
    */
   url: (request: Request, context: RequestContext) => string | URL | null | undefined | Promise<string | URL | null | undefined>;
   /**
