@@ -153,8 +153,8 @@ interface Current {
 /**
  * How long a read waits for more upstream chunks to join the first one. The upstream delivers
  * 16 KiB pieces over TLS (64 KiB over plain HTTP) and each chunk handed to Next costs a write;
- * joining them into reads of up to CHUNK_SIZE made a streamed 100 MiB blob 1.24× faster than a
- * pass-through of fetch()'s body (bench, remote-stream session). The wait bounds what a slow
+ * joining them into reads of up to CHUNK_SIZE made a streamed 100 MiB blob 1.31× as fast as a
+ * pass-through of fetch()'s body (bench/results/remote, remote-stream session; 0.89× before). The wait bounds what a slow
  * upstream's bytes are held back: they go out within this much of arriving.
  */
 export const COALESCE_WAIT_MS = 10;
@@ -230,11 +230,9 @@ export async function openUpstreamBody(
     });
     try {
       while (filled < room) {
-        const read = from.inflight ?? from.reader.read();
-        from.inflight = read;
-        const result = await Promise.race([read, timeUp]);
-        if (result === undefined) break;
-        if (result.done) break;
+        from.inflight ??= from.reader.read();
+        const result = await Promise.race([from.inflight, timeUp]);
+        if (result === undefined || result.done) break;
         from.inflight = undefined;
         const chunk = result.value;
         if (chunk.byteLength > left - filled) throw new DownloadError('length_mismatch', 'upstream body runs past its expected length');
@@ -292,8 +290,9 @@ export async function openUpstreamBody(
           // More than this read wants: keep the rest for the next one.
           reading.pending = chunk.subarray(length);
           chunk = chunk.subarray(0, length);
-        } else if (chunk.byteLength < Math.min(length, left)) {
-          chunk = await coalesce(reading, chunk, Math.min(length, left), left);
+        } else {
+          const room = Math.min(length, left);
+          if (chunk.byteLength < room) chunk = await coalesce(reading, chunk, room, left);
         }
         reading.position += chunk.byteLength;
         // The last byte of this reply: check the reply ends here before the byte goes out, so a
