@@ -12,7 +12,7 @@ export type { FilesystemIo } from './sources/filesystem-io.js';
 export { virtual, virtualFile, type VirtualBody, type VirtualFileSpec, type VirtualProducer, type VirtualSource } from './sources/virtual.js';
 export { record, type RecordFile, type RecordOptions, type RecordSource } from './sources/record.js';
 export { blob, type BlobOptions, type BlobSource } from './sources/blob.js';
-export { remote, type RemoteOptions, type RemoteSource } from './sources/remote.js';
+export { remote, type RemoteBaseOptions, type RemoteCommonOptions, type RemoteOptions, type RemoteSource, type RemoteUrlOptions } from './sources/remote.js';
 
 export { none, type BackendName, type OffloadPlan, type PlanContext, type ProxyBackend } from './proxies/backend.js';
 export { redirect, type RedirectOptions } from './proxies/redirect.js';

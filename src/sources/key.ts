@@ -20,7 +20,8 @@ export function keySegments(key: string | readonly string[], rules: KeyRules): s
   return segments;
 }
 
-function isSafeSegment(segment: string, rules: KeyRules): boolean {
+/** One segment names a file below the root: the checks `keySegments` applies to each. */
+export function isSafeSegment(segment: string, rules: KeyRules): boolean {
   // Empty (`a//b`, leading `/`), `.` and `..` never name a file below the root.
   if (segment === '' || segment === '.' || segment === '..') return false;
   // NUL truncates paths in C APIs; backslash is a separator on Windows and in some proxies.

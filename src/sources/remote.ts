@@ -7,16 +7,53 @@ import { DownloadError, invalidOption } from '../errors.js';
 import { isValidMediaType } from '../http/content-type.js';
 import { parseHttpDate } from '../http/http-date.js';
 import type { DownloadFile, Located, RequestContext, Source } from '../types.js';
+import { isSafeSegment, keyFromParam, keySegments, type KeyRules } from './key.js';
 import { openUpstreamBody, quoteETag, timeoutsFrom, upstreamStatusError, withDeadline, type UpstreamReply, type UpstreamTimeouts } from './upstream.js';
 
-export interface RemoteOptions {
+/**
+ * Where a request's file is: either `base` (a URL folder the route's key is placed under, checked
+ * and encoded by the library) or `url` (a function that builds the whole URL itself).
+ */
+export type RemoteOptions = RemoteCommonOptions & (RemoteBaseOptions | RemoteUrlOptions);
+
+export interface RemoteBaseOptions {
+  /**
+   * The upstream folder the key is placed under (`http:` or `https:`, ending in `/`, no query, no
+   * credentials). The key comes from the route's catch-all param (or `key`) and is checked like a
+   * filesystem key: no empty, `.` or `..` segment, no `/`, `\` or NUL inside one, and none that one
+   * more percent-decoding would turn into such a segment (for upstreams that decode twice). Each
+   * segment is percent-encoded, so `100%.txt` or `what?.txt` reach the upstream as names.
+   * @example base: 'https://files.internal.example/invoices/'
+   */
+  base: string | URL;
+  /** Name of the catch-all route segment holding the key. @default 'path' */
+  param?: string;
+  /**
+   * Your own key resolver; return `null` for 404. Its result is checked like a param.
+   * @example key: (request, { params }) => `users/${params.user}/${params.name}`
+   */
+  key?: (request: Request, context: RequestContext) => string | readonly string[] | null | undefined | Promise<string | readonly string[] | null | undefined>;
+  /** Whether key segments starting with `.` may be fetched. @default false */
+  dotfiles?: boolean;
+  url?: never;
+}
+
+export interface RemoteUrlOptions {
   /**
    * The URL of the file for this request (`http:` or `https:`); `null`/`undefined` is a 404. This
    * function is the only source of URLs: nothing in the request reaches the upstream unless you put it here.
-   * Params arrive as the client sent them: check them (`..%2Fx` survives encodeURIComponent).
+   * Params arrive as the client sent them: check them (`..%2Fx` survives encodeURIComponent), or use
+   * `base`, which checks keys for you.
    * @example url: (request, { params }) => (/^\w+$/.test(String(params.id)) ? `https://files.internal.example/${params.id}.pdf` : null)
    */
   url: (request: Request, context: RequestContext) => string | URL | null | undefined | Promise<string | URL | null | undefined>;
+  base?: never;
+  param?: never;
+  key?: never;
+  dotfiles?: never;
+}
+
+export interface RemoteCommonOptions {
   /**
    * Request headers sent to the upstream (e.g. its API key). Never sent anywhere else; a redirect
    * to another origin drops them.
@@ -70,12 +107,13 @@ const MAX_REDIRECTS = 5;
 
 /**
  * @example
+ * // app/invoices/[...path]/route.ts: /invoices/2026/03.pdf → https://files.internal.example/invoices/2026/03.pdf
  * export const { GET, HEAD } = downloadHandler({
- *   source: remote({ url: (request, { params }) => `https://files.internal.example/${params.id}` }),
+ *   source: remote({ base: 'https://files.internal.example/invoices/' }),
  * });
  */
 export function remote(options: RemoteOptions): RemoteSource {
-  if (typeof options?.url !== 'function') invalidOption('remote.url', 'must be a function (request, context) => URL');
+  const resolve = urlResolver(options);
   const timeouts = timeoutsFrom(options, 'remote', invalidOption);
   let requestHeaders: Headers;
   try {
@@ -87,22 +125,77 @@ export function remote(options: RemoteOptions): RemoteSource {
   const copied = copiedHeaders(options.copyHeaders);
   const config: RemoteConfig = { requestHeaders, follow, copied, timeouts };
 
-  function file(url: string | URL): Located {
+  function located(url: string | URL, key?: string): Located {
     const parsed = parseUrl(url);
     return {
-      target: { kind: 'remote', key: parsed.href },
+      target: { kind: 'remote', key: key ?? parsed.href },
       load: (signal) => loadRemote(parsed, config, signal),
     };
   }
 
   return {
     kind: 'remote',
-    file,
+    file: (url) => located(url),
     async locate(request, context) {
-      const url = await options.url(request, context);
-      return url === null || url === undefined ? null : file(url);
+      const found = await resolve(request, context);
+      return found && located(found.url, found.key);
     },
   };
+}
+
+type UrlResolver = (request: Request, context: RequestContext) => Promise<{ url: string | URL; key?: string } | null>;
+
+/** The request's URL from `base` and the checked key, or from the app's `url` function. */
+function urlResolver(options: RemoteOptions): UrlResolver {
+  if (options?.base !== undefined) {
+    if (options.url !== undefined) invalidOption('remote.url', 'cannot be combined with remote.base: give one of them');
+    if (options.param === '' || (options.param !== undefined && typeof options.param !== 'string')) invalidOption('remote.param', 'must be a non-empty string');
+    if (options.key !== undefined && typeof options.key !== 'function') invalidOption('remote.key', 'must be a function (request, context) => key');
+    const base = parseBase(options.base);
+    const rules = { denyDotfiles: options.dotfiles !== true };
+    const param = options.param ?? 'path';
+    const keyOf = options.key;
+    return async (request, context) => {
+      const key = keyOf ? await keyOf(request, context) : keyFromParam(context.params, param);
+      if (key === null || key === undefined) return null;
+      const segments = keySegments(key, rules);
+      if (!segments || !segments.every((segment) => staysSafeDecodedAgain(segment, rules))) return null;
+      return { url: new URL(segments.map(encodeURIComponent).join('/'), base), key: segments.join('/') };
+    };
+  }
+  if (typeof options?.url !== 'function') invalidOption('remote.url', 'must be a function (request, context) => URL, or give remote.base');
+  const urlOf = options.url;
+  return async (request, context) => {
+    const url = await urlOf(request, context);
+    return url === null || url === undefined ? null : { url };
+  };
+}
+
+function parseBase(base: string | URL): URL {
+  let parsed: URL | undefined;
+  try {
+    parsed = new URL(String(base));
+  } catch {
+    // reported below
+  }
+  if (!parsed || (parsed.protocol !== 'http:' && parsed.protocol !== 'https:')) invalidOption('remote.base', 'must be an absolute http: or https: URL');
+  if (parsed.username || parsed.password) invalidOption('remote.base', 'must not hold credentials; use the headers option');
+  if (parsed.search || parsed.hash || String(base).includes('?') || String(base).includes('#')) invalidOption('remote.base', 'must not have a query or fragment');
+  // Without the slash, URL resolution would replace the last segment: `…/invoices` + `a.pdf` is `…/a.pdf`.
+  if (!parsed.pathname.endsWith('/')) invalidOption('remote.base', `must end with / (got "${parsed.pathname}")`);
+  return parsed;
+}
+
+// The escapes an upstream that percent-decodes a second time (some proxies and object stores do)
+// would read as a dot, a separator or NUL. The library encodes each segment, so these arrive as
+// `%252e`; an upstream decoding twice still sees `%2e`, and then `.`.
+const decodedAgain = /%(2e|2f|5c|00)/gi;
+
+/** The segment read as an upstream that decodes it once more would read it: still a safe segment. */
+function staysSafeDecodedAgain(segment: string, rules: KeyRules): boolean {
+  if (!segment.includes('%')) return true;
+  const decoded = segment.replace(decodedAgain, (_, hex: string) => String.fromCharCode(parseInt(hex, 16)));
+  return !decoded.includes('/') && isSafeSegment(decoded, rules);
 }
 
 interface RemoteConfig {

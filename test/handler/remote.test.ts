@@ -4,7 +4,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { downloadHandler, nginx, redirect, remote, type DownloadHandlerOptions, type RemoteOptions } from '../../src/index.js';
+import { downloadHandler, nginx, redirect, remote, type DownloadHandlerOptions, type RemoteBaseOptions, type RemoteCommonOptions, type RemoteOptions, type RemoteUrlOptions } from '../../src/index.js';
 import { startUpstreamServer, storedObject, type UpstreamServer } from '../servers/upstream-server.js';
 import { assertResponseNoLeak } from '../helpers/hygiene.js';
 import { bodyOf, call, expectBytes, parseMultipart, releaseUnread } from './support.js';
@@ -28,7 +28,7 @@ afterEach(async () => {
 });
 
 const errors: unknown[] = [];
-function handler(options: Partial<RemoteOptions> = {}, handlerOptions: Partial<DownloadHandlerOptions> = {}) {
+function handler(options: Partial<RemoteCommonOptions & RemoteUrlOptions> = {}, handlerOptions: Partial<DownloadHandlerOptions> = {}) {
   return downloadHandler({
     source: remote({ url: (request, { params }) => `${upstream.url}/${params.name}`, ...options }),
     onError: (error) => errors.push(error),
@@ -309,6 +309,63 @@ describe('remote() delivery', () => {
     expect(response.status).toBe(200);
     expect(response.headers.get('location')).toBeNull();
     expectBytes(await bodyOf(response), big);
+  });
+});
+
+describe('remote({ base }): the key placed under a folder, checked and encoded by the library', () => {
+  const based = (options: Partial<RemoteBaseOptions> = {}, handlerOptions: Partial<DownloadHandlerOptions> = {}) =>
+    downloadHandler({ source: remote({ base: `${upstream.url}/store/`, ...options }), onError: (error) => errors.push(error), onFallback: () => {}, ...handlerOptions });
+  const getKey = (download: ReturnType<typeof based>, path: string[], headers: Record<string, string> = {}) => call(download, { path }, { headers });
+
+  it('fetches each segment percent-encoded, so names with %, ?, # and non-ASCII arrive as names', async () => {
+    const names = ['100%.txt', 'what?.txt', 'a#b.txt', 'ré sumé 名前.txt', 'v%2e1-not-a-climb.txt'];
+    for (const [index, name] of names.entries()) upstream.routes.set(`/store/docs/${name}`, { object: storedObject(`file ${index}\n`) });
+    for (const [index, name] of names.entries()) {
+      const response = await getKey(based(), ['docs', name]);
+      expect(response.status, name).toBe(200);
+      expect(await response.text()).toBe(`file ${index}\n`);
+    }
+    const ranged = await getKey(based(), ['docs', '100%.txt'], { range: 'bytes=5-' });
+    expect(ranged.status).toBe(206);
+    expect(await ranged.text()).toBe('0\n');
+  });
+
+  it('refuses keys that climb, hide or would climb at an upstream that decodes twice, without asking the upstream', async () => {
+    upstream.routes.set('/secret.txt', { object: storedObject('secret\n') });
+    upstream.routes.set('/store/.env', { object: storedObject('secret\n') });
+    const before = upstream.requests.length;
+    const refused = [['..', 'secret.txt'], ['docs', '..', '..', 'secret.txt'], ['.'], [''], ['a', '', 'b'], ['.env'], ['%2e%2e', 'secret.txt'],
+      ['%2E%2e'], ['a%2F..%2F..%2Fsecret.txt'], ['a%5c..'], ['x%00.txt'], ['%2eenv'], ['a\\b'], ['a\0b'], ['../secret.txt'], ['\ud800']];
+    for (const path of refused) {
+      const response = await getKey(based(), path);
+      expect(response.status, JSON.stringify(path)).toBe(404);
+      expect(await response.text()).not.toContain('secret');
+    }
+    expect(upstream.requests.slice(before)).toEqual([]);
+  });
+
+  it('hands authorize the checked key (not the URL), takes a key from the key option, and serves dotfiles only when asked', async () => {
+    upstream.routes.set('/store/users/7/.profile', { object: storedObject('profile\n') });
+    const seen: string[] = [];
+    const download = based(
+      { key: (request, { params }) => `users/${String(params.user)}/${String(params.name)}`, dotfiles: true },
+      { authorize: (request, target) => (seen.push(target.key), true) },
+    );
+    const response = await call(download, { user: '7', name: '.profile' });
+    expect(await response.text()).toBe('profile\n');
+    expect(seen).toEqual(['users/7/.profile']);
+    expect((await call(download, { user: '..', name: 'x' })).status).toBe(404);
+    expect((await call(based({ param: 'file' }), { file: ['users', '7', '.profile'] })).status).toBe(404);
+  });
+
+  it('refuses a base that is not an http(s) folder without query or credentials, or given with url', () => {
+    expect(() => remote({ base: 'https://files.example/invoices' })).toThrow(/remote\.base.*must end with \//);
+    expect(() => remote({ base: 'file:///srv/' })).toThrow(/remote\.base/);
+    expect(() => remote({ base: 'not a url' })).toThrow(/remote\.base/);
+    expect(() => remote({ base: 'https://user:pw@files.example/' })).toThrow(/remote\.base.*credentials/);
+    expect(() => remote({ base: 'https://files.example/?sig=1' })).toThrow(/remote\.base.*query/);
+    expect(() => remote({ base: 'https://files.example/', param: '' })).toThrow(/remote\.param/);
+    expect(() => remote({ base: 'https://files.example/', url: () => null } as never)).toThrow(/remote\.url.*remote\.base/);
   });
 });
 

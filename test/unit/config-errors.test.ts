@@ -65,6 +65,8 @@ const mistakes: [string, string, () => unknown][] = [
   ['record without find', 'record.find', () => record({ file: () => null } as never)],
   ['record without file', 'record.file', () => record({ find: () => null } as never)],
   ['remote without url', 'remote.url', () => remote({} as never)],
+  ['remote base not a folder', 'remote.base', () => remote({ base: 'https://x/files' })],
+  ['remote base and url', 'remote.url', () => remote({ base: 'https://x/', url: () => null } as never)],
   ['remote connectTimeout 0', 'remote.connectTimeout', () => remote({ url: () => 'https://x', connectTimeout: 0 })],
   ['remote headers invalid', 'remote.headers', () => remote({ url: () => 'https://x', headers: { 'a b': 'c' } })],
   ['remote followRedirects a string', 'remote.followRedirects', () => remote({ url: () => 'https://x', followRedirects: 'yes' } as never)],
