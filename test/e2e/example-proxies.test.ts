@@ -6,15 +6,13 @@
  * stays a refusal, and the script stops both servers on SIGTERM.
  */
 import { createHash } from 'node:crypto';
-import { chmodSync, cpSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { chmodSync, cpSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { signIn, startScript, type RunningScript } from '../helpers/example.js';
+import { signIn, startExample, type RunningExample } from '../helpers/example.js';
 import { ensureBuilt, exampleApp } from '../helpers/fixture.js';
 import { createMediaRoot } from '../helpers/media.js';
 import { hashedGet } from '../helpers/http.js';
-import { freePort } from '../helpers/next-server.js';
 import { PROXY_KINDS } from '../helpers/proxies.js';
 import { describeEachProxy } from '../helpers/suites.js';
 import { EXAMPLE_REMOTE_FILES } from '../servers/example-world.js';
@@ -38,23 +36,17 @@ beforeAll(async () => {
 afterAll(() => media?.cleanup());
 
 describeEachProxy(PROXY_KINDS)('npm run example:proxy -- %s', (kind) => {
-  let script: RunningScript;
+  let script: RunningExample;
   let url: string;
-  let dataDir: string;
   const output = () => script.output();
 
   beforeAll(async () => {
-    dataDir = mkdtempSync(path.join(tmpdir(), 'dv-example-proxy-'));
-    const port = await freePort();
-    url = `http://127.0.0.1:${port}`;
-    const env = { PORT: String(port), DOWNLOADVIEW_SECRET: SECRET, DATA_DIR: dataDir, MEDIA_ROOT: media.root, DOWNLOADVIEW_BACKEND: '', DOWNLOADVIEW_RULES: '', BLOB_READ_WRITE_TOKEN: '' };
-    script = await startScript(['scripts/example-proxy.sh', kind], env, (printed) => printed.includes(`[example] ${kind} on ${url}`));
+    const env = { DOWNLOADVIEW_SECRET: SECRET, MEDIA_ROOT: media.root };
+    script = await startExample(['scripts/example-proxy.sh', kind], env, (printed, base) => printed.includes(`[example] ${kind} on ${base}`));
+    url = script.base;
   }, 180_000);
 
-  afterAll(async () => {
-    await script?.stop();
-    if (dataDir) rmSync(dataDir, { recursive: true, force: true });
-  });
+  afterAll(async () => script?.stop());
 
   /** The local URL upstream, as the script prints it. */
   const upstreamOrigin = () => /URL file from (http:\/\/127\.0\.0\.1:\d+)/.exec(output())?.[1] ?? 'not printed';

@@ -12,10 +12,10 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { signIn, startScript, type RunningScript } from '../helpers/example.js';
+import { signIn, startExample, type RunningExample } from '../helpers/example.js';
 import { ensureBuilt, exampleApp } from '../helpers/fixture.js';
 import { hashedGet, sha256 } from '../helpers/http.js';
-import { freePort, startNext, type RunningNext } from '../helpers/next-server.js';
+import { startNext, type RunningNext } from '../helpers/next-server.js';
 import { EXAMPLE_REMOTE_FILES, startExampleWorld, type ExampleWorld } from '../servers/example-world.js';
 
 const SECRET = 'example-remote-test-secret-6c1f2a9e0b7d34';
@@ -28,23 +28,16 @@ beforeAll(async () => {
 }, 600_000);
 
 describe('npm run example without BLOB_READ_WRITE_TOKEN', () => {
-  let script: RunningScript;
+  let script: RunningExample;
   let base: string;
-  let dataDir: string;
   const output = () => script.output();
 
   beforeAll(async () => {
-    dataDir = mkdtempSync(path.join(tmpdir(), 'dv-example-remote-'));
-    const port = await freePort();
-    base = `http://127.0.0.1:${port}`;
-    const env = { PORT: String(port), DOWNLOADVIEW_SECRET: SECRET, DATA_DIR: dataDir, BLOB_READ_WRITE_TOKEN: '', DOWNLOADVIEW_BACKEND: '', DOWNLOADVIEW_RULES: '' };
-    script = await startScript(['scripts/example.sh'], env, (printed) => /\bReady in\b/.test(printed));
+    script = await startExample(['scripts/example.sh'], { DOWNLOADVIEW_SECRET: SECRET }, (printed) => /\bReady in\b/.test(printed));
+    base = script.base;
   }, 180_000);
 
-  afterAll(async () => {
-    await script?.stop();
-    if (dataDir) rmSync(dataDir, { recursive: true, force: true });
-  });
+  afterAll(async () => script?.stop());
 
   it('says where the remote files come from and links them on the page', async () => {
     expect(output()).toContain('[example] Blob file from a local Blob-compatible store (set BLOB_READ_WRITE_TOKEN to use yours)');

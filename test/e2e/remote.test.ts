@@ -17,7 +17,7 @@ import { hashedGet, sha256 } from '../helpers/http.js';
 import { assertNoLeak, type LeakMarkers } from '../helpers/hygiene.js';
 import { createMediaRoot } from '../helpers/media.js';
 import { repositoryRoot, startNext, type RunningNext } from '../helpers/next-server.js';
-import { startProxy, type ProxyKind, type RunningProxy } from '../helpers/proxies.js';
+import { startOffloading, startProxy, type ProxyKind, type RunningProxy } from '../helpers/proxies.js';
 import { describeEachProxy, describeWith } from '../helpers/suites.js';
 import { startDnsServer, type DnsServer } from '../servers/dns-server.js';
 import { startRemoteWorld, useRemoteWorldHere, type RemoteWorld } from '../servers/remote-world.js';
@@ -319,25 +319,20 @@ describeWith(['nginx'])('DOWNLOADVIEW_BACKEND=nginx: remote offload through a re
 
 
 describeEachProxy(['apache', 'lighttpd', 'caddy'] satisfies ProxyKind[])('behind %s, which cannot fetch URLs', (kind) => {
-  let next: RunningNext;
-  let proxy: RunningProxy;
+  let running: Awaited<ReturnType<typeof startOffloading>>;
   beforeAll(async () => {
-    next = await startNext(fixtureApp, appEnv({ DOWNLOADVIEW_BACKEND: kind }));
-    proxy = await startProxy(kind, { upstreamPort: next.port, mediaRoot: media.root });
+    running = await startOffloading(kind, fixtureApp, media.root, appEnv());
   }, 60_000);
-  afterAll(async () => {
-    await proxy?.stop();
-    await next?.stop();
-  });
+  afterAll(async () => running?.stop());
 
   it('the app streams blobs and URLs through the proxy byte-exact, ranges included', async () => {
-    const fromBlob = await hashedGet(`${proxy.url}/blob/big.bin`, { range: 'bytes=100-2000099' });
+    const fromBlob = await hashedGet(`${running.proxy.url}/blob/big.bin`, { range: 'bytes=100-2000099' });
     expect(fromBlob.status).toBe(206);
     expect(fromBlob.sha256).toBe(rangeHash(100, 2000099));
-    const fromUrl = await hashedGet(`${proxy.url}/remote/big.bin`);
+    const fromUrl = await hashedGet(`${running.proxy.url}/remote/big.bin`);
     expect(fromUrl.status).toBe(200);
     expect(fromUrl.sha256).toBe(sha256(big));
-    expect(next.output()).toMatch(new RegExp(`fallback: ${kind} cannot fetch blob files`));
+    expect(running.next.output()).toMatch(new RegExp(`fallback: ${kind} cannot fetch blob files`));
   });
 });
 

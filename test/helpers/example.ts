@@ -4,7 +4,10 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { repositoryRoot } from './next-server.js';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { freePort, repositoryRoot } from './next-server.js';
 
 export interface RunningScript {
   child: ChildProcess;
@@ -39,6 +42,39 @@ export async function startScript(args: readonly string[], env: NodeJS.ProcessEn
       child.kill('SIGTERM');
       const [code] = (await once(child, 'exit')) as [number | null];
       return code;
+    },
+  };
+}
+
+export interface RunningExample extends RunningScript {
+  /** `http://127.0.0.1:<port>`, where the script serves the example. */
+  base: string;
+}
+
+/**
+ * An example script (`scripts/example.sh`, `scripts/example-proxy.sh <kind>`) on a free port with a
+ * data folder of its own, and no backend, rules or Blob token leaking in from the shell that runs
+ * the tests; `ready(output, base)` says when it serves. `stop()` also removes the data folder.
+ */
+export async function startExample(args: readonly string[], env: NodeJS.ProcessEnv, ready: (output: string, base: string) => boolean): Promise<RunningExample> {
+  const dataDir = mkdtempSync(path.join(tmpdir(), 'dv-example-'));
+  const removeData = () => rmSync(dataDir, { recursive: true, force: true });
+  const port = await freePort();
+  const base = `http://127.0.0.1:${port}`;
+  const quiet = { DOWNLOADVIEW_BACKEND: '', DOWNLOADVIEW_RULES: '', BLOB_READ_WRITE_TOKEN: '' };
+  const script = await startScript(args, { ...quiet, ...env, PORT: String(port), DATA_DIR: dataDir }, (output) => ready(output, base)).catch((error: unknown) => {
+    removeData();
+    throw error;
+  });
+  return {
+    ...script,
+    base,
+    async stop() {
+      try {
+        return await script.stop();
+      } finally {
+        removeData();
+      }
     },
   };
 }
