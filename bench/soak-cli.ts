@@ -2,7 +2,7 @@
  * `npm run soak` (scripts/soak.sh): the soak on every target, then bench/results/soak-latest.{json,md,svg}.
  * Settings: SOAK_SECONDS (per target, default 60), SOAK_TARGETS (comma-separated, default
  * direct,nginx,apache,lighttpd,caddy,remote,blob), SOAK_CONNECTIONS (default 16), SOAK_SEED. Exits 1 when any
- * request failed or any body was corrupt.
+ * request failed, any body was corrupt or any response leaked.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
@@ -47,4 +47,4 @@ const markdown = renderSoakMarkdown(results);
 writeFileSync(`${base}.md`, markdown);
 writeFileSync(`${base}.svg`, renderSoakChart(results));
 console.log(`\n${markdown}\nwritten: ${base}.{json,md,svg}`);
-if (runs.some((run) => run.traffic.errors > 0 || run.traffic.corrupt > 0)) process.exitCode = 1;
+if (runs.some((run) => run.traffic.errors > 0 || run.traffic.corrupt > 0 || run.traffic.leaks > 0)) process.exitCode = 1;

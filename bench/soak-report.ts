@@ -25,8 +25,8 @@ export function renderSoakMarkdown(results: SoakResults): string {
     `Machine: ${machine.cpu}, ${machine.cores} cores, ${machine.memory}, ${machine.kernel}, Node ${machine.node}, Next ${machine.next}; load average at start ${machine['load average at start']}.`,
     `Settings: ${settings.seconds} s per target, ${settings.connections} keep-alive connections, files of ${settings.sizes.map((size) => (size >= MiB ? `${size / MiB} MiB` : `${size} B`)).join(', ')}, seed \`${settings.seed}\`.`,
     '',
-    '| target | requests | req/s | MiB sent | errors | corrupt | p50 ms | p99 ms | max ms | app RSS before → peak → after (MiB) | app descriptors before → after |',
-    '|---|---:|---:|---:|---:|---:|---:|---:|---:|---|---|',
+    '| target | requests | req/s | MiB sent | errors | corrupt | leaks | p50 ms | p99 ms | max ms | app RSS before → peak → after (MiB) | app descriptors before → after |',
+    '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---|',
     ...runs.map((run) =>
       [
         run.target,
@@ -35,6 +35,8 @@ export function renderSoakMarkdown(results: SoakResults): string {
         mib(run.traffic.bytes),
         run.traffic.errors,
         run.traffic.corrupt,
+        // Runs before the leak scan existed have no count.
+        run.traffic.leaks ?? '–',
         run.latency.p50.toFixed(1),
         run.latency.p99.toFixed(1),
         run.latency.max.toFixed(0),

@@ -1,10 +1,12 @@
 /**
  * The soak's traffic: a seeded mix of full downloads (0 B to 100 MiB), single ranges, multiparts,
  * conditionals, HEADs, aborted downloads, denied and missing files, from a pool of keep-alive
- * connections, every completed body hashed against its source. Pure load + checks: no server setup.
+ * connections, every completed body hashed against its source and every response scanned for leaks
+ * (a path, a stack, an upstream address, a secret, an offload header). Pure load + checks: no server setup.
  */
 import { createHash } from 'node:crypto';
 import { Agent, request, type IncomingHttpHeaders } from 'node:http';
+import { findLeaks, type LeakMarkers } from '../test/helpers/hygiene.js';
 import type { LargeFile } from '../test/helpers/media.js';
 import { seededRandom } from './stats.js';
 
@@ -14,6 +16,8 @@ const MiB = 1 << 20;
 const KEEP_LIMIT = 4 * MiB;
 /** A request unanswered this long is an error (the slowest, 100 MiB through a busy proxy, takes seconds). */
 const REQUEST_TIMEOUT_MS = 120_000;
+/** Headers that steer a proxy: the app may send them to the proxy, a client must never see one. */
+const OFFLOAD_HEADERS = ['x-accel-redirect', 'x-accel-remote-url', 'x-sendfile', 'x-sendfile2', 'x-lighttpd-send-file'];
 
 /** A served file: its key under /files/ and its bytes' generator (any slice can be hashed). */
 export interface SoakFile {
@@ -48,6 +52,8 @@ export interface TrafficOptions {
   seed: string;
   /** Called once a second while the traffic runs (the caller samples the servers). */
   onSecond?: (second: number, completed: number) => void;
+  /** What no response may hold besides paths, stacks and offload headers (the target's upstream, tokens). */
+  leakMarkers?: LeakMarkers;
 }
 
 export interface TrafficResult {
@@ -58,6 +64,8 @@ export interface TrafficResult {
   errors: number;
   /** Completed bodies whose bytes differ from their source. */
   corrupt: number;
+  /** Responses holding a path, a stack, an upstream address, a secret or an offload header. */
+  leaks: number;
   /** The first few problems, for the report. */
   problems: string[];
   /** Milliseconds from request to the end of the response, of every non-aborted request. */
@@ -146,18 +154,30 @@ function pick<T>(random: () => number, weighted: readonly (readonly [T, number])
 /** Run the mix against `options.baseUrl` for `options.seconds`; never throws for a bad answer (it is counted). */
 export async function runTraffic(options: TrafficOptions): Promise<TrafficResult> {
   const agent = new Agent({ keepAlive: true, maxSockets: options.connections });
-  const result: TrafficResult = { requests: 0, byKind: Object.fromEntries(Object.keys(REQUEST_MIX).map((kind) => [kind, 0])) as Record<RequestKind, number>, errors: 0, corrupt: 0, problems: [], latencies: [], bytes: 0, seconds: 0 };
+  const result: TrafficResult = { requests: 0, byKind: Object.fromEntries(Object.keys(REQUEST_MIX).map((kind) => [kind, 0])) as Record<RequestKind, number>, errors: 0, corrupt: 0, leaks: 0, problems: [], latencies: [], bytes: 0, seconds: 0 };
   const url = (key: string): string => `${options.baseUrl}${options.routePrefix ?? '/files'}/${key}`;
-  const report = (kind: 'error' | 'corrupt', what: string): void => {
+  const report = (kind: 'error' | 'corrupt' | 'leak', what: string): void => {
     if (kind === 'error') result.errors += 1;
-    else result.corrupt += 1;
+    else if (kind === 'corrupt') result.corrupt += 1;
+    else result.leaks += 1;
     if (result.problems.length < 20) result.problems.push(`${kind}: ${what}`);
   };
+
+  /** `send`, then the leak scan: headers always, the body when it is not the file's bytes (those are hashed). */
+  async function sendChecked(target: string, method: string, headers: Record<string, string>, leaveAfter?: number): Promise<Response | undefined> {
+    const response = await send(agent, target, method, headers, leaveAfter);
+    if (response === undefined) return undefined;
+    const fileBytes = response.status === 200 || response.status === 206;
+    const leaks = findLeaks({ status: response.status, headers: response.headers, body: fileBytes ? undefined : response.body }, { ...options.leakMarkers, reflected: new URL(target).pathname });
+    leaks.push(...OFFLOAD_HEADERS.filter((name) => response.headers[name] !== undefined).map((name) => `header ${name} reached the client`));
+    if (leaks.length > 0) report('leak', `${method} ${new URL(target).pathname} (${response.status}): ${leaks.join('; ')}`);
+    return response;
+  }
 
   // The validators each file has here (the app's, or the proxy's when it serves the file itself).
   const etags = new Map<string, string>();
   for (const { key } of options.files) {
-    const head = await send(agent, url(key), 'HEAD', {});
+    const head = await sendChecked(url(key), 'HEAD', {});
     etags.set(key, String(head?.headers.etag ?? ''));
   }
   const kinds = (Object.entries(REQUEST_MIX) as [RequestKind, number][]).filter(([kind]) => kind !== 'denied' || options.deniedKey !== undefined);
@@ -190,7 +210,7 @@ export async function runTraffic(options: TrafficOptions): Promise<TrafficResult
       case 'full': {
         const { key, file } = pick(random, fileWeights);
         named(key);
-        const response = await send(agent, url(key), 'GET', {});
+        const response = await sendChecked(url(key), 'GET', {});
         if (!expectStatus(response, 200, `GET ${key}`)) return true;
         result.bytes += response.length;
         if (response.length !== file.size || response.sha256 !== file.sha256) report('corrupt', `GET ${key}: ${response.length} bytes, sha256 ${response.sha256.slice(0, 12)}`);
@@ -201,7 +221,7 @@ export async function runTraffic(options: TrafficOptions): Promise<TrafficResult
         const start = Math.floor(random() * file.size);
         const end = Math.min(file.size - 1, start + Math.floor(random() * 8 * MiB));
         named(`${key} bytes=${start}-${end}`);
-        const response = await send(agent, url(key), 'GET', { range: `bytes=${start}-${end}` });
+        const response = await sendChecked(url(key), 'GET', { range: `bytes=${start}-${end}` });
         if (!expectStatus(response, 206, `range ${key} ${start}-${end}`)) return true;
         result.bytes += response.length;
         if (response.headers['content-range'] !== `bytes ${start}-${end}/${file.size}` || response.sha256 !== file.rangeHash(start, end)) {
@@ -214,7 +234,7 @@ export async function runTraffic(options: TrafficOptions): Promise<TrafficResult
         const ranges = drawRanges(random, file.size, 2 + Math.floor(random() * 3));
         const header = `bytes=${ranges.map(([start, end]) => `${start}-${end}`).join(',')}`;
         named(`${key} ${header}`);
-        const response = await send(agent, url(key), 'GET', { range: header });
+        const response = await sendChecked(url(key), 'GET', { range: header });
         if (!expectStatus(response, 206, `multipart ${key} ${header}`)) return true;
         result.bytes += response.length;
         const boundary = /boundary=("?)([^";]+)\1/.exec(String(response.headers['content-type']))?.[2];
@@ -228,31 +248,31 @@ export async function runTraffic(options: TrafficOptions): Promise<TrafficResult
       case 'not-modified': {
         const { key } = pick(random, fileWeights);
         named(key);
-        const response = await send(agent, url(key), 'GET', { 'if-none-match': etags.get(key)! });
+        const response = await sendChecked(url(key), 'GET', { 'if-none-match': etags.get(key)! });
         if (expectStatus(response, 304, `If-None-Match ${key}`) && response.length !== 0) report('corrupt', `304 ${key} with a ${response.length}-byte body`);
         return true;
       }
       case 'head': {
         const { key } = pick(random, fileWeights);
         named(key);
-        expectStatus(await send(agent, url(key), 'HEAD', {}), 200, `HEAD ${key}`);
+        expectStatus(await sendChecked(url(key), 'HEAD', {}), 200, `HEAD ${key}`);
         return true;
       }
       case 'abort': {
         const { key, file } = pick(random, largeFiles);
         named(key);
         // Leave somewhere in the first half: before the body is done, whatever the file.
-        const response = await send(agent, url(key), 'GET', {}, 1 + Math.floor(random() * (file.size / 2)));
+        const response = await sendChecked(url(key), 'GET', {}, 1 + Math.floor(random() * (file.size / 2)));
         if (response !== undefined) report('error', `abort ${key}: ended (${response.status}) before the client left`);
         return false;
       }
       case 'denied':
         named(options.deniedKey!);
-        expectStatus(await send(agent, url(options.deniedKey!), 'GET', {}), 403, `denied ${options.deniedKey}`);
+        expectStatus(await sendChecked(url(options.deniedKey!), 'GET', {}), 403, `denied ${options.deniedKey}`);
         return true;
       case 'missing':
         named(`missing-${counter}.bin`);
-        expectStatus(await send(agent, url(`missing-${counter}.bin`), 'GET', {}), 404, `missing-${counter}.bin`);
+        expectStatus(await sendChecked(url(`missing-${counter}.bin`), 'GET', {}), 404, `missing-${counter}.bin`);
         return true;
     }
   }

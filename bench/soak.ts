@@ -12,6 +12,8 @@ import { createMediaRoot, writeLargeFile } from '../test/helpers/media.js';
 import { startNext, type RunningNext } from '../test/helpers/next-server.js';
 import { descriptorsOf, residentBytesOf } from '../test/helpers/process.js';
 import { startProxy, type ProxyKind, type RunningProxy } from '../test/helpers/proxies.js';
+import type { LeakMarkers } from '../test/helpers/hygiene.js';
+import { upstreamLeakMarkers, worldLeakMarkers } from '../test/servers/remote-world.js';
 import { startUpstreamServer, storedObject } from '../test/servers/upstream-server.js';
 import { startBenchStore } from './remote-store.js';
 import { runTraffic, type SoakFile, type TrafficResult } from './soak-traffic.js';
@@ -67,10 +69,13 @@ interface SoakSource {
   /** A key the route denies (403), when it has an authorize policy. */
   deniedKey?: string;
   env: Record<string, string>;
+  /** What no response may hold here besides paths and stacks: the upstream's address, tokens, the denied file's bytes. */
+  leakMarkers: LeakMarkers;
   close(): Promise<void>;
 }
 
 const DENIED_KEY = 'private/secret.bin';
+const DENIED_BYTES = 'denied bytes\n';
 
 /**
  * The files' source per target: the media root (direct, and offloaded to a proxy), the HTTP upstream
@@ -82,16 +87,23 @@ async function startSource(target: SoakTarget, files: readonly SoakFile[], media
     const upstream = await startUpstreamServer();
     for (const { key, file } of files) upstream.routes.set(`/${key}`, { object: storedObject(readFileSync(file.path)) });
     // The remote route has no authorize policy (an upstream 403 is the upstream's failure, a 502).
-    return { routePrefix: '/remote', env: { REMOTE_UPSTREAM_URL: upstream.url }, close: () => upstream.close() };
+    return { routePrefix: '/remote', env: { REMOTE_UPSTREAM_URL: upstream.url }, leakMarkers: { paths: [mediaRoot], urls: upstreamLeakMarkers(upstream) }, close: () => upstream.close() };
   }
   if (target === 'blob') {
     // The fixture's /blob route: private store, prefix `files/`, denies keys under private/.
     const store = await startBenchStore(mediaRoot, [...files.map((file) => file.key), DENIED_KEY], { private: 'files/' });
-    return { routePrefix: '/blob', deniedKey: DENIED_KEY, env: { ...store.world.nextEnv, TEST_BLOB_TOKEN: store.world.blob.token }, close: () => store.close() };
+    const markers = worldLeakMarkers(store.world);
+    return {
+      routePrefix: '/blob',
+      deniedKey: DENIED_KEY,
+      env: { ...store.world.nextEnv, TEST_BLOB_TOKEN: store.world.blob.token },
+      leakMarkers: { paths: [mediaRoot], urls: markers.urls, secrets: [...markers.secrets, DENIED_BYTES] },
+      close: () => store.close(),
+    };
   }
   const env: Record<string, string> =
     target === 'direct' ? {} : target === 'nginx' ? { DOWNLOADVIEW_BACKEND: 'nginx', DOWNLOADVIEW_RULES: `${mediaRoot}=/_protected/media` } : { DOWNLOADVIEW_BACKEND: target };
-  return { routePrefix: '/files', deniedKey: DENIED_KEY, env, close: async () => undefined };
+  return { routePrefix: '/files', deniedKey: DENIED_KEY, env, leakMarkers: { paths: [mediaRoot], secrets: [DENIED_BYTES] }, close: async () => undefined };
 }
 
 const isProxy = (target: SoakTarget): target is ProxyKind => target !== 'direct' && target !== 'remote' && target !== 'blob';
@@ -106,14 +118,14 @@ export async function soak(settings: SoakSettings, log: (line: string) => void =
       const key = `size-${index}-${size}.bin`;
       return { key, file: writeLargeFile(path.join(media.root, key), size) };
     });
-    media.write(DENIED_KEY, 'denied bytes\n');
+    media.write(DENIED_KEY, DENIED_BYTES);
     await ensureBuilt(fixtureApp);
     const runs: TargetRun[] = [];
     for (const target of settings.targets) {
       log(`[soak] ${target}: ${settings.seconds} s, ${settings.connections} connections`);
       runs.push(await soakOne(target, settings, files, media.root));
       const run = runs[runs.length - 1]!;
-      log(`[soak] ${target}: ${run.traffic.requests} requests, ${run.traffic.errors} errors, ${run.traffic.corrupt} corrupt, p50 ${run.latency.p50.toFixed(1)} ms, p99 ${run.latency.p99.toFixed(1)} ms`);
+      log(`[soak] ${target}: ${run.traffic.requests} requests, ${run.traffic.errors} errors, ${run.traffic.corrupt} corrupt, ${run.traffic.leaks} leaks, p50 ${run.latency.p50.toFixed(1)} ms, p99 ${run.latency.p99.toFixed(1)} ms`);
     }
     return runs;
   } finally {
@@ -150,6 +162,7 @@ async function soakOne(target: SoakTarget, settings: SoakSettings, files: SoakFi
       connections: settings.connections,
       seed: `${settings.seed}/${target}`,
       onSecond: (second, completed) => samples.push(sample(second, completed)),
+      leakMarkers: source.leakMarkers,
     });
     // Idle keep-alive sockets and cached descriptors close within seconds (the fixture's open-file
     // cache idles out after 10 s by default): wait for them before the last sample.

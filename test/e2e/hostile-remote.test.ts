@@ -14,7 +14,7 @@ import { ensureBuilt, fixtureApp } from '../helpers/fixture.js';
 import { rawGet, type RawResponse } from '../helpers/http.js';
 import { findLeaks, type LeakMarkers } from '../helpers/hygiene.js';
 import { startNext, type RunningNext } from '../helpers/next-server.js';
-import { startRemoteWorld, useRemoteWorldHere, type RemoteWorld } from '../servers/remote-world.js';
+import { startRemoteWorld, useRemoteWorldHere, worldLeakMarkers, type RemoteWorld } from '../servers/remote-world.js';
 import { storedObject } from '../servers/upstream-server.js';
 
 const marker = randomBytes(6).toString('hex');
@@ -53,10 +53,8 @@ afterAll(async () => {
 });
 
 function markers(): LeakMarkers {
-  return {
-    urls: ['vercel-storage', world.blob.apiUrl, new URL(world.blob.apiUrl).host, world.upstream.url, `127.0.0.1:${world.upstream.port}`],
-    secrets: [world.blob.token, world.blob.token.split('_').at(-1)!, secretBytes.trim(), 'vercel-blob-signature'],
-  };
+  const fromWorld = worldLeakMarkers(world);
+  return { urls: fromWorld.urls, secrets: [...fromWorld.secrets, secretBytes.trim(), 'vercel-blob-signature'] };
 }
 
 /**

@@ -20,7 +20,7 @@ import { repositoryRoot, startNext, type RunningNext } from '../helpers/next-ser
 import { startOffloading, startProxy, type ProxyKind, type RunningProxy } from '../helpers/proxies.js';
 import { describeEachProxy, describeWith } from '../helpers/suites.js';
 import { startDnsServer, type DnsServer } from '../servers/dns-server.js';
-import { startRemoteWorld, useRemoteWorldHere, type RemoteWorld } from '../servers/remote-world.js';
+import { startRemoteWorld, useRemoteWorldHere, worldLeakMarkers, type RemoteWorld } from '../servers/remote-world.js';
 import { storedObject } from '../servers/upstream-server.js';
 import { parseMultipart } from '../handler/support.js';
 
@@ -64,11 +64,8 @@ function appEnv(extra: Record<string, string> = {}): Record<string, string> {
 
 /** What no response may hold: the store and upstream addresses, the token and its secret part, the media root. */
 function worldMarkers(): LeakMarkers {
-  return {
-    paths: [media.root],
-    urls: ['vercel-storage', world.blob.apiUrl, new URL(world.blob.apiUrl).host, world.upstream.url, `127.0.0.1:${world.upstream.port}`, 'localhost:'],
-    secrets: [world.blob.token, world.blob.token.split('_').at(-1)!],
-  };
+  const markers = worldLeakMarkers(world);
+  return { paths: [media.root], urls: [...markers.urls, 'localhost:'], secrets: markers.secrets };
 }
 
 /** Every header and the body as one text, to look for things that must never reach a client. */

@@ -2,8 +2,8 @@
  * The soak in miniature (bench/soak.ts; `npm run soak` runs it for minutes on every target): a few
  * seconds of the mixed traffic straight to `next start`, through nginx offloading and on the private
  * blob() route (streamed from the Blob-compatible store; 12.2 s in all here, store and uploads
- * included), where every completed body is hashed against its source. Any error or corrupt body
- * fails CI.
+ * included), where every completed body is hashed against its source and every response is
+ * scanned for leaks. Any error, corrupt body or leak fails CI.
  */
 import { describe, expect, it } from 'vitest';
 import { defaultSizes, soak, type SoakTarget } from '../../bench/soak.js';
@@ -20,19 +20,20 @@ async function soakBriefly(target: SoakTarget): Promise<void> {
   expect(run!.traffic.problems).toEqual([]);
   expect(run!.traffic.errors).toBe(0);
   expect(run!.traffic.corrupt).toBe(0);
+  expect(run!.traffic.leaks).toBe(0);
   expect(run!.traffic.requests).toBeGreaterThan(100);
   expect(Object.values(run!.traffic.byKind).every((count) => count > 0)).toBe(true);
   expect(run!.descriptors.after).toBeLessThanOrEqual(run!.descriptors.before);
 }
 
 describe('a short soak', () => {
-  it('straight to next start: 0 errors, 0 corrupt bodies', () => soakBriefly('direct'), 300_000);
+  it('straight to next start: 0 errors, 0 corrupt bodies, 0 leaks', () => soakBriefly('direct'), 300_000);
 });
 
 describeWith(['nginx'])('a short soak behind nginx', () => {
-  it('offloading to nginx: 0 errors, 0 corrupt bodies', () => soakBriefly('nginx'), 300_000);
+  it('offloading to nginx: 0 errors, 0 corrupt bodies, 0 leaks', () => soakBriefly('nginx'), 300_000);
 });
 
 describe('a short soak on the private blob() route', () => {
-  it('streamed from the Blob-compatible store: 0 errors, 0 corrupt bodies', () => soakBriefly('blob'), 300_000);
+  it('streamed from the Blob-compatible store: 0 errors, 0 corrupt bodies, 0 leaks', () => soakBriefly('blob'), 300_000);
 });

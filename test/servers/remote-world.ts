@@ -6,6 +6,7 @@
 import { randomInt } from 'node:crypto';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import type { LeakMarkers } from '../helpers/hygiene.js';
 import { startBlobServer, type BlobServer } from './blob-server.js';
 import { makeTestCertificates, type TestCertificates } from './test-ca.js';
 import { startUpstreamServer, type UpstreamServer } from './upstream-server.js';
@@ -68,4 +69,20 @@ export async function startRemoteWorld(options: { objectPort?: number } = {}): P
 export async function useRemoteWorldHere(world: RemoteWorld): Promise<void> {
   for (const [name, value] of Object.entries(world.nextEnv)) if (name !== 'NODE_OPTIONS') process.env[name] = value;
   await import(blobDispatcherPreload);
+}
+
+/**
+ * What no client response may hold about this world: the Blob API's and object hosts' addresses,
+ * the upstream's, the store token and its secret part (test/helpers/hygiene.ts scans for them).
+ */
+export function worldLeakMarkers(world: Pick<RemoteWorld, 'blob' | 'upstream'>): Required<Pick<LeakMarkers, 'urls' | 'secrets'>> {
+  return {
+    urls: ['vercel-storage', world.blob.apiUrl, new URL(world.blob.apiUrl).host, ...upstreamLeakMarkers(world.upstream)],
+    secrets: [world.blob.token, world.blob.token.split('_').at(-1)!],
+  };
+}
+
+/** An HTTP upstream's addresses, as a client must never see them. */
+export function upstreamLeakMarkers(upstream: Pick<UpstreamServer, 'url' | 'port'>): string[] {
+  return [upstream.url, `127.0.0.1:${upstream.port}`];
 }
