@@ -46,6 +46,7 @@ beforeAll(async () => {
   await put('files/broken.bin', big, { access: 'private', token });
   await put('public/photo.bin', hello, { access: 'public', token });
   world.upstream.routes.set('/big.bin', { object: storedObject(big) });
+  world.upstream.routes.set(`/${oddName}`, { object: storedObject(hello) });
   world.upstream.routes.set('/trickle.bin', { object: storedObject(big), getFault: { kind: 'trickle', delayMs: 5 } });
   world.upstream.routes.set('/stall.bin', { object: storedObject(big), getFault: { kind: 'stall' } });
   media = createMediaRoot('dv-remote-');
@@ -118,10 +119,13 @@ describe('streamed through next start', () => {
     expect(parts.map((part) => sha256(part.bytes))).toEqual([rangeHash(0, 99), rangeHash(5000000, 5000999)]);
   });
 
-  it('serves a non-ASCII pathname', async () => {
-    const response = await hashedGet(url(`/blob/${oddName.split('/').map(encodeURIComponent).join('/')}`));
-    expect(response.status).toBe(200);
-    expect(response.body!.toString()).toBe(hello.toString());
+  it('serves a non-ASCII pathname with a % in it, from the store and from the upstream', async () => {
+    for (const route of ['blob', 'remote']) {
+      const response = await hashedGet(url(`/${route}/${oddName.split('/').map(encodeURIComponent).join('/')}`));
+      expect(response.status, route).toBe(200);
+      expect(response.body!.toString()).toBe(hello.toString());
+      expect(response.headers['content-disposition']).toContain("filename*=UTF-8''Bericht%20f%C3%BCr%20M%C3%A4rz%20100%25.txt");
+    }
   });
 
   it('answers HEAD and 304 without reading the object', async () => {
@@ -288,7 +292,7 @@ describeWith(['nginx'])('DOWNLOADVIEW_BACKEND=nginx: remote offload through a re
     expect(world.blob.objectRequests.slice(before)).toMatchObject([{ method: 'HEAD', presigned: true, status: 200 }]);
   });
 
-  it('offloads a URL source (ranges included), a public blob and a non-ASCII blob pathname', async () => {
+  it('offloads a URL source (ranges included), a public blob and non-ASCII pathnames with a %', async () => {
     const viaUrl = await hashedGet(url('/remote/big.bin'));
     expect(viaUrl.status).toBe(200);
     expect(viaUrl.sha256).toBe(sha256(big));
@@ -301,9 +305,15 @@ describeWith(['nginx'])('DOWNLOADVIEW_BACKEND=nginx: remote offload through a re
     expect(pub.status).toBe(200);
     expect(pub.body!.toString()).toBe(hello.toString());
     expect(world.blob.objectRequests.slice(before)).toMatchObject([{ method: 'GET', pathname: 'public/photo.bin', presigned: false, status: 200 }]);
-    const odd = await hashedGet(url(`/blob/${oddName.split('/').map(encodeURIComponent).join('/')}`));
-    expect(odd.status).toBe(200);
-    expect(odd.body!.toString()).toBe(hello.toString());
+    const upstreamBefore = world.upstream.requests.length;
+    for (const route of ['blob', 'remote']) {
+      const odd = await hashedGet(url(`/${route}/${oddName.split('/').map(encodeURIComponent).join('/')}`));
+      expect(odd.status, route).toBe(200);
+      expect(odd.body!.toString()).toBe(hello.toString());
+    }
+    // nginx fetched the URL file itself: one GET, without the If-Match the app pins its own reads with.
+    const gets = world.upstream.requests.slice(upstreamBefore).filter((request) => request.method === 'GET');
+    expect(gets.map((request) => [request.path, request.headers['if-match']])).toEqual([[`/${oddName}`, undefined]]);
   });
 
   it('still offloads local files through the same config', async () => {
