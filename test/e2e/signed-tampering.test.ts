@@ -1,0 +1,230 @@
+/**
+ * Issue #18: the signed-link tampering corpus (test/corpora/signed-links.ts) where users meet it:
+ * - downloadProxy({ signedLinks }) on the proxy-app, as proxy.ts (Node) and middleware.ts (edge),
+ *   links signed for the public /d/ URLs it rewrites onto /files/;
+ * - the fixture app's /signed/ route (links.authorize(), the path guard in front) through
+ *   `next start` directly and behind nginx, Apache, lighttpd and Caddy with the app offloading.
+ * Each variant's verdict comes from the generator; every equivalent one must serve exactly the
+ * signed file (sha256, and a Range), every tampered one must be refused with the library's status
+ * and text, and no response may carry the secret, a signature it was not sent, a filesystem path,
+ * an offload header or a byte of a file. Proxies that rewrite the URL before the app sees it are
+ * pinned per target below, with the reason.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { signedLinks } from '../../src/signed-links.js';
+import { FILE_MARKER, familyOf, plantSignedLinkMedia, signedLinkCorpus, type PlantedFiles, type SignedRefusal, type SignedVariant } from '../corpora/signed-links.js';
+import { edgeProxyApp, proxyApp, writeEdgeCopy } from '../helpers/edge-app.js';
+import { ensureBuilt, fixtureApp, nextMajor } from '../helpers/fixture.js';
+import { rawGet, sha256, type RawResponse } from '../helpers/http.js';
+import { findLeaks } from '../helpers/hygiene.js';
+import { createMediaRoot } from '../helpers/media.js';
+import { startNext, type RunningNext } from '../helpers/next-server.js';
+import { PROXY_KINDS, startOffloading, type ProxyKind } from '../helpers/proxies.js';
+import { describeEachProxy } from '../helpers/suites.js';
+
+const SECRET = 'signed-corpus-secret-7c41e0b9a2d85f36e1c0';
+const links = signedLinks({ secret: SECRET });
+const sign = (path: string, options: Parameters<typeof links.sign>[1]) => links.sign(path, options);
+
+/** The fixed body of each refusal the library sends (src/http/responses.ts). */
+const REFUSAL_TEXT: Readonly<Record<number, string>> = { 400: 'Bad Request\n', 401: 'Unauthorized\n', 403: 'Forbidden\n', 410: 'Gone\n' };
+const RANGE = { header: 'bytes=14-73', start: 14, end: 73 };
+
+/**
+ * Outcomes that differ from the oracle's because something in front of the signature check
+ * rewrites the URL, by family (or `family@base`): `served` (normalised back to the genuine link,
+ * which then verifies: the signed file, byte-exact, still required) or the status the client gets.
+ */
+type Pins = Readonly<Record<string, 'served' | number>>;
+
+/** Next itself, in front of every target: its 308 for `//` is followed like a browser would. */
+const NEXT_PINS: Pins = {};
+
+const PINS: Readonly<Record<string, Pins>> = {
+  nginx: {},
+  apache: {},
+  lighttpd: {},
+  caddy: {},
+};
+
+let media: ReturnType<typeof createMediaRoot>;
+let files: PlantedFiles;
+let signatures: string[];
+let publicCorpus: SignedVariant[];
+let signedCorpus: SignedVariant[];
+const figures: string[] = [];
+
+beforeAll(async () => {
+  media = createMediaRoot('dv-signed-');
+  files = plantSignedLinkMedia(media.root, 'm4rk3r');
+  // The proxy-app's links are signed for its public /d/ URLs; the fixture app's for /signed/.
+  publicCorpus = await signedLinkCorpus('/d', '/files', sign);
+  signedCorpus = await signedLinkCorpus('/signed', '/files', sign);
+  signatures = [...new Set([...publicCorpus, ...signedCorpus].filter((variant) => variant.family === 'genuine').map((variant) => new URL(variant.target, 'http://x').searchParams.get('signature')!))];
+  writeEdgeCopy();
+  await ensureBuilt(fixtureApp);
+  await ensureBuilt(proxyApp);
+  await ensureBuilt(edgeProxyApp);
+}, 900_000);
+
+afterAll(() => {
+  media?.cleanup();
+  for (const line of figures) console.log(`[signed-tampering] ${line}`);
+});
+
+interface Target {
+  name: string;
+  port: number;
+  /** The status a request without any link parameter gets (401 where a session cookie is also accepted). */
+  missingStatus: 401 | 403;
+  pins: Pins;
+}
+
+interface Exchange {
+  response: RawResponse;
+  /** The Location followed (one same-origin redirect, as a browser does). */
+  redirect?: string;
+}
+
+async function get(port: number, target: string, headers: Record<string, string> = {}): Promise<Exchange & { responses: RawResponse[] }> {
+  const first = await rawGet(port, target, headers);
+  if (![301, 302, 307, 308].includes(first.status) || typeof first.headers.location !== 'string') return { response: first, responses: [first] };
+  const origin = `http://127.0.0.1:${port}`;
+  const next = new URL(first.headers.location, origin);
+  if (next.origin !== origin) return { response: first, responses: [first] };
+  const response = await rawGet(port, `${next.pathname}${next.search}`, headers);
+  return { response, redirect: first.headers.location, responses: [first, response] };
+}
+
+const statusFor = (refusal: SignedRefusal, where: Target): number => ({ forbidden: 403, gone: 410, 'bad-path': 400, missing: where.missingStatus })[refusal];
+
+/** Problems any response has, whatever the verdict: leaks, offload or middleware headers, file bytes in a refusal. */
+function hygieneProblems(response: RawResponse, variant: SignedVariant): string[] {
+  const problems: string[] = [];
+  const ok = response.status >= 200 && response.status < 300;
+  const leaks = findLeaks(response, { paths: [media.root], secrets: [SECRET, ...signatures], skipBody: ok, reflected: variant.target });
+  problems.push(...leaks.map((leak) => `leak: ${leak}`));
+  for (const name of Object.keys(response.headers)) {
+    if (/^x-(accel-|sendfile|lighttpd-|downloadview-|middleware-)/.test(name)) problems.push(`header ${name} reached the client`);
+  }
+  if (!ok) {
+    if (response.headers['content-disposition'] !== undefined) problems.push(`a ${response.status} with Content-Disposition`);
+    if (response.body.includes(FILE_MARKER)) problems.push(`a ${response.status} holding a file's bytes`);
+  }
+  return problems;
+}
+
+interface Tally {
+  equivalent: number;
+  tampered: number;
+  served: number;
+  ranged: number;
+  redirected: number;
+  pinned: string[];
+  refused: Map<number, number>;
+  problems: string[];
+}
+
+async function runVariant(where: Target, variant: SignedVariant, tally: Tally): Promise<void> {
+  const problems: string[] = [];
+  const exchange = await get(where.port, variant.target);
+  for (const response of exchange.responses) problems.push(...hygieneProblems(response, variant));
+  const { response } = exchange;
+  if (exchange.redirect !== undefined) tally.redirected += 1;
+  const ok = response.status >= 200 && response.status < 300;
+  const signedBytes = files[variant.file]!;
+  const pin = where.pins[`${variant.family}@${variant.base}`] ?? where.pins[variant.family] ?? where.pins[familyOf(variant)];
+  const outcome = ok ? 'served' : response.status;
+  const view = () => `${response.status} ${JSON.stringify(response.body.toString('latin1').slice(0, 60))}${exchange.redirect ? ` after a redirect to ${exchange.redirect}` : ''}`;
+
+  if (pin !== undefined) {
+    if (outcome !== pin) problems.push(`pinned to ${pin}, got ${view()}`);
+    else tally.pinned.push(variant.family);
+    // A pinned success is the genuine link after normalisation: still exactly the signed file.
+    if (ok && (response.status !== 200 || !response.body.equals(signedBytes))) problems.push(`served other bytes than ${variant.file}: ${view()}`);
+  } else if (variant.expect.verdict === 'equivalent') {
+    tally.equivalent += 1;
+    if (response.status !== 200 || sha256(response.body) !== sha256(signedBytes)) problems.push(`equivalent, expected ${variant.file} byte-exact, got ${view()}`);
+    else if (!String(response.headers['content-disposition']).startsWith('attachment')) problems.push(`served without an attachment disposition`);
+    else {
+      tally.served += 1;
+      const ranged = await get(where.port, variant.target, { range: RANGE.header });
+      for (const one of ranged.responses) problems.push(...hygieneProblems(one, variant).map((problem) => `Range: ${problem}`));
+      const slice = signedBytes.subarray(RANGE.start, RANGE.end + 1);
+      if (ranged.response.status !== 206 || sha256(ranged.response.body) !== sha256(slice)) problems.push(`Range ${RANGE.header}: got ${ranged.response.status} ${JSON.stringify(ranged.response.body.toString('latin1').slice(0, 40))}`);
+      else tally.ranged += 1;
+    }
+  } else {
+    tally.tampered += 1;
+    const expected = statusFor(variant.expect.refusal, where);
+    if (ok) problems.push(`FALSE ACCEPT: tampered (${variant.expect.refusal}) but served ${response.status}, ${response.body.length} bytes${response.body.equals(signedBytes) ? ' (the signed file)' : ''}`);
+    else if (response.status !== expected || response.body.toString() !== REFUSAL_TEXT[expected]) problems.push(`expected ${expected} ${JSON.stringify(REFUSAL_TEXT[expected])}, got ${view()}`);
+    else tally.refused.set(expected, (tally.refused.get(expected) ?? 0) + 1);
+  }
+  tally.problems.push(...problems.map((problem) => `${variant.family} [${variant.base}] ${shorten(variant.target)}: ${problem}`));
+}
+
+/** Run `corpus` against `where`, `width` requests at a time; records the figures line and fails on any problem. */
+async function runCorpus(where: Target, corpus: readonly SignedVariant[], width = 8): Promise<void> {
+  expect(corpus.length).toBeGreaterThanOrEqual(300);
+  const tally: Tally = { equivalent: 0, tampered: 0, served: 0, ranged: 0, redirected: 0, pinned: [], refused: new Map(), problems: [] };
+  for (let index = 0; index < corpus.length; index += width) {
+    await Promise.all(corpus.slice(index, index + width).map((variant) => runVariant(where, variant, tally)));
+  }
+  const refused = [...tally.refused].sort(([a], [b]) => a - b).map(([status, count]) => `${status}×${count}`).join(' ');
+  const pinned = tally.pinned.length === 0 ? 'none' : `${tally.pinned.length} (${[...new Set(tally.pinned)].join(', ')})`;
+  figures.push(
+    `${where.name}: ${corpus.length} variants; equivalent ${tally.equivalent}, served byte-exact ${tally.served} (+Range ${tally.ranged}); ` +
+      `tampered ${tally.tampered}, refused ${refused}; ${tally.redirected} redirects followed; pinned ${pinned}; problems ${tally.problems.length}`,
+  );
+  expect(tally.problems.slice(0, 40).join('\n'), `${tally.problems.length} problems`).toBe('');
+}
+
+function shorten(target: string): string {
+  return target.length > 140 ? `${target.slice(0, 100)}…${target.slice(-30)}` : target;
+}
+
+describe.each([
+  ['proxy.ts (Node)', () => proxyApp],
+  ['middleware.ts (edge)', () => edgeProxyApp],
+])('downloadProxy({ signedLinks }) as %s, links for /d/ rewritten onto /files/', (name, app) => {
+  let server: RunningNext;
+  beforeAll(async () => {
+    server = await startNext(app(), { MEDIA_ROOT: media.root, DOWNLOADVIEW_SECRET: SECRET });
+  }, 120_000);
+  afterAll(async () => server?.stop());
+
+  it('serves every equivalent form byte-exact and refuses every tampered one', async () => {
+    await runCorpus({ name, port: server.port, missingStatus: 401, pins: NEXT_PINS }, publicCorpus);
+    expect(server.output()).not.toMatch(/DownloadError|ERR_INVALID_STATE|uncaught|TypeError/i);
+  });
+});
+
+describe('the /signed/ route through next start directly', () => {
+  let server: RunningNext;
+  beforeAll(async () => {
+    server = await startNext(fixtureApp, { MEDIA_ROOT: media.root, DOWNLOADVIEW_SECRET: SECRET });
+  }, 120_000);
+  afterAll(async () => server?.stop());
+
+  it('serves every equivalent form byte-exact and refuses every tampered one', async () => {
+    await runCorpus({ name: 'next start /signed', port: server.port, missingStatus: 403, pins: NEXT_PINS }, signedCorpus);
+    expect(server.output()).not.toMatch(/DownloadError|ERR_INVALID_STATE|uncaught|TypeError/i);
+  });
+});
+
+// What the proxies do does not depend on the Next major: registered on Next 16 only (CI time).
+const proxyKinds: readonly ProxyKind[] = nextMajor >= 16 ? PROXY_KINDS : [];
+
+describeEachProxy(proxyKinds)('the /signed/ route behind %s (the app offloading to it)', (kind) => {
+  let running: Awaited<ReturnType<typeof startOffloading>>;
+  beforeAll(async () => {
+    running = await startOffloading(kind, fixtureApp, media.root, { DOWNLOADVIEW_SECRET: SECRET });
+  }, 120_000);
+  afterAll(async () => running?.stop());
+
+  it('serves every equivalent form byte-exact and refuses every tampered one', async () => {
+    await runCorpus({ name: `${kind} /signed`, port: running.proxy.port, missingStatus: 403, pins: { ...NEXT_PINS, ...PINS[kind] } }, signedCorpus);
+    expect(running.next.output()).not.toMatch(/DownloadError|ERR_INVALID_STATE|uncaught|TypeError/i);
+  });
+});
