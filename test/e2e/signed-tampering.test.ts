@@ -118,7 +118,7 @@ interface Target {
 
 interface Exchange {
   response: RawResponse;
-  /** The Location followed (one same-origin redirect, as a browser does). */
+  /** The last Location followed (same-origin redirects, up to 3, as a browser follows them). */
   redirect?: string;
 }
 
@@ -151,7 +151,7 @@ function hygieneProblems(response: RawResponse, variant: SignedVariant): string[
     const value = String(response.headers[name]);
     // Next's own header on the response to a rewritten request (its client router reads it): the
     // rewritten same-origin URL with the client's own query. It names the route, nothing secret.
-    if (name === 'x-middleware-rewrite' && new URL(value).pathname.startsWith('/files/')) continue;
+    if (name === 'x-middleware-rewrite' && new URL(value, 'http://relative.invalid').pathname.startsWith('/files/')) continue;
     if (/^x-(accel-|sendfile|lighttpd-|downloadview-|middleware-)/.test(name)) problems.push(`header ${name} reached the client: ${value}`);
   }
   if (!ok) {
