@@ -1,13 +1,13 @@
 /**
  * Tampered signed links, generated (issue #18): from a few genuine links (an ASCII name, a
- * non-ASCII one, one with `%25`/`%3F`/`%23`, a nested path, one with claims, one whose signed path
+ * non-ASCII one in NFC and in NFD, one with `%25`/`%3F`/`%23`, a nested path, one with claims, one whose signed path
  * has its own query), every variant below, each with the verdict the library's canonical form
  * (docs/signed-links.md, "The canonical form") gives it: `equivalent` (the same link written
  * another way: must serve exactly the signed file) or `tampered` (must be refused). The verdicts
  * come from what each variant changes, never from `verify()`: a test asking the code under test
  * for its own expectations could not fail.
  *
- * The files a wrong canonicalisation would land on (the other-case name, the NFD name, the literal
+ * The files a wrong canonicalisation would land on (the other-case name, the NFD/NFC twin, the literal
  * `%68ello.txt`, …) are planted by {@link plantSignedLinkMedia}, so a false accept shows as wrong bytes.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -48,9 +48,14 @@ export interface BaseLink {
   claims?: Readonly<Record<string, string>>;
 }
 
+const NFC_NAME = 'Bericht für März.txt';
+const NFD_NAME = NFC_NAME.normalize('NFD');
+
 export const BASE_LINKS: readonly BaseLink[] = [
   { id: 'ascii', file: 'hello.txt', signedPath: '/hello.txt' },
-  { id: 'non-ascii', file: 'Bericht für März.txt', signedPath: '/Bericht für März.txt' },
+  { id: 'non-ascii', file: NFC_NAME, signedPath: `/${NFC_NAME}` },
+  // The same name decomposed (as macOS writes it): another file, each the other's decoy.
+  { id: 'nfd', file: NFD_NAME, signedPath: `/${NFD_NAME}` },
   // A literal %, ? and # in the name, written %25, %3F, %23 (docs/signed-links.md).
   { id: 'reserved', file: '100% sure? #1.txt', signedPath: '/100%25 sure%3F %231.txt' },
   { id: 'nested', file: 'reports/2026/q1.txt', signedPath: '/reports/2026/q1.txt' },
@@ -63,9 +68,6 @@ export const VALID_UNTIL = new Date(4_102_444_800_000); // 2100-01-01
 /** Long past: a genuine link with this expiry is `expired` (410). */
 export const EXPIRED_AT = new Date(1_000_000_000_000); // 2001-09-09
 
-const NFC_NAME = 'Bericht für März.txt';
-const NFD_NAME = NFC_NAME.normalize('NFD');
-
 /**
  * Files a wrong canonicalisation would serve instead of the signed one, each with bytes of its
  * own: the other-case names, the NFD name, the literal names a double decoding or a dropped
@@ -74,7 +76,6 @@ const NFD_NAME = NFC_NAME.normalize('NFD');
 const DECOYS: readonly string[] = [
   'Hello.txt',
   'HELLO.TXT',
-  NFD_NAME,
   '%68ello.txt', // `%2568ello.txt` decoded once
   'hello.txt;x=1',
   'hello.txt.',
@@ -312,6 +313,7 @@ export async function signedLinkCorpus(prefix: string, otherPrefix: string, sign
     // Signed for the same file under another route, presented here.
     const replayed = parse(await sign(`${otherPrefix}${base.signedPath}`, { expires: VALID_UNTIL, claims: base.claims }));
     bad('path:replayed-from-other-prefix', target(parts.path, [...own, ...linkPairs(replayed)]));
+    if (base.id === 'nfd') bad('path:nfc', withPath(`${prefix}/${encodeURIComponent(NFC_NAME)}`));
     if (base.id === 'non-ascii') {
       bad('path:nfd', withPath(`${prefix}/${encodeURIComponent(NFD_NAME)}`));
       bad('path:raw-nfd-utf8', withPath(`${prefix}/${NFD_NAME}`.replaceAll(' ', '%20')));
