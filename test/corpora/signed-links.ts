@@ -199,15 +199,17 @@ export async function signedLinkCorpus(prefix: string, otherPrefix: string, sign
 
     // --- the genuine link, and the same link written otherwise ----------------------------------
     same('genuine', link);
-    same('query:reversed-order', withParams({}, 'reversed'));
-    same('query:signature-first', target(parts.path, [`signature=${S}`, ...own, ...linkPairs(parts).filter((pair) => !pair.startsWith('signature='))]));
+    const signatureFirst = target(parts.path, [`signature=${S}`, ...own, ...linkPairs(parts).filter((pair) => !pair.startsWith('signature='))]);
+    same('query:signature-first', signatureFirst);
+    // With claims or an own query, the reverse order is yet another order.
+    if (withParams({}, 'reversed') !== signatureFirst) same('query:reversed-order', withParams({}, 'reversed'));
     // The urlencoded parser skips empty pairs (WHATWG URL §5.1 step 1).
     same('query:empty-pairs', target(parts.path, ['', ...own, ...linkPairs(parts), '']).replace('?&', '?&&'));
     same('expires:leading-zero', withParams({ expires: [`0${E}`] })); // still ≤ 12 digits: the number, not its spelling, is signed
     same('expires:percent-encoded-digit', withParams({ expires: [`${percent(E[0]!)}${E.slice(1)}`] }));
     same('signature:percent-encoded-char', withParams({ signature: [`${percent(S[0]!)}${S.slice(1)}`] }));
     same('path:encoded-unreserved', withPath(withLast(parts.path, (segment) => `${percent(segment[0]!)}${segment.slice(1)}`)));
-    same('path:encoded-unreserved-lower', withPath(withLast(parts.path, (segment) => `${percent(segment[0]!).toLowerCase()}${segment.slice(1)}`)));
+    same('path:encoded-dot-lower', withPath(withLast(parts.path, (segment) => segment.replace(/\.(?=[^.]*$)/, '%2e'))));
     if (/%[0-9A-F]*[A-F]/.test(parts.path)) same('path:lower-case-%xx', withPath(parts.path.replace(/%[0-9A-F]{2}/g, (escape) => escape.toLowerCase())));
     same('path:dot-segment', withPath(beforeLast(parts.path, './')));
     same('path:dot-dot', withPath(beforeLast(parts.path, 'x/../')));
@@ -279,9 +281,11 @@ export async function signedLinkCorpus(prefix: string, otherPrefix: string, sign
       bad('claims:one-added', withParams({ claims: [base64urlJson({ ...base.claims, role: 'admin' })] }));
       bad('claims:re-encoded-unsorted', withParams({ claims: [base64urlJson({ user: base.claims.user, plan: base.claims.plan })] }));
       bad('claims:re-encoded-spaced', withParams({ claims: [Buffer.from(JSON.stringify(base.claims, null, 1)).toString('base64url')] }));
-      bad('claims:padded', withParams({ claims: [`${claims}${'='.repeat((4 - (claims.length % 4)) % 4 || 4)}`] }));
+      const padded = `${claims}${'='.repeat((4 - (claims.length % 4)) % 4 || 4)}`;
+      bad('claims:padded', withParams({ claims: [padded] }));
+      // Standard base64 differs from the padded form only where the text holds `-` or `_`.
       const standard = Buffer.from(claims, 'base64url').toString('base64');
-      if (standard !== claims) bad('claims:std-base64', withParams({ claims: [standard] }));
+      if (standard !== claims && standard !== padded) bad('claims:std-base64', withParams({ claims: [standard] }));
       bad('claims:duplicated-same', withParams({ claims: [claims, claims] }));
       bad('claims:duplicated-other', withParams({ claims: [claims, base64urlJson({ user: '1' })] }));
       bad('claims:empty', withParams({ claims: [''] }));
@@ -354,7 +358,6 @@ export async function signedLinkCorpus(prefix: string, otherPrefix: string, sign
     // --- expiry reached --------------------------------------------------------------------------
     bad('expired:genuine', expiredLink, 'gone');
     bad('expired:genuine-reordered', target(parse(expiredLink).path, [...linkPairs(parse(expiredLink))].reverse().concat(own)), 'gone');
-    bad('expired:expiry-extended', target(parts.path, [...own, ...linkPairs({ ...parse(expiredLink), expires: E })]));
     bad('expired:path-changed', target(`${prefix}/other.txt`, [...own, ...linkPairs(parse(expiredLink))]));
   }
   return variants;
