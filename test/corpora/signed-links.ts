@@ -205,6 +205,8 @@ export async function signedLinkCorpus(prefix: string, otherPrefix: string, sign
     if (withParams({}, 'reversed') !== signatureFirst) same('query:reversed-order', withParams({}, 'reversed'));
     // The urlencoded parser skips empty pairs (WHATWG URL §5.1 step 1).
     same('query:empty-pairs', target(parts.path, ['', ...own, ...linkPairs(parts), '']).replace('?&', '?&&'));
+    // A fragment is the client's, never part of the request URL (RFC 9110 §4.2.4): dropped before the check.
+    same('query:fragment-at-end', `${link}#download`);
     same('expires:leading-zero', withParams({ expires: [`0${E}`] })); // still ≤ 12 digits: the number, not its spelling, is signed
     same('expires:percent-encoded-digit', withParams({ expires: [`${percent(E[0]!)}${E.slice(1)}`] }));
     same('signature:percent-encoded-char', withParams({ signature: [`${percent(S[0]!)}${S.slice(1)}`] }));

@@ -62,6 +62,7 @@ const PROXY_PINS: Readonly<Record<ProxyKind, Pins>> = {
     'path:nul': 404,
     'path:raw-#': 400,
     'query:fragment-before-signature': 400,
+    'query:fragment-at-end': 400, // a false refusal: browsers never send the fragment
   },
   lighttpd: {
     // lighttpd sends a raw `\` on as `%5C`: the path guard's 400 (encoded separator). A false
