@@ -214,8 +214,8 @@ async function runVariant(where: Target, variant: SignedVariant, tally: Tally): 
   tally.problems.push(...problems.map((problem) => `${variant.family} [${variant.base}] ${shorten(variant.target)}: ${problem}`));
 }
 
-/** Run `corpus` against `where`, `width` requests at a time; records the figures line and fails on any problem. */
-async function runCorpus(where: Target, corpus: readonly SignedVariant[], width = 8): Promise<void> {
+/** Run `corpus` against `where`, `width` requests at a time; records the figures line, fails on any problem, returns the refusals counted. */
+async function runCorpus(where: Target, corpus: readonly SignedVariant[], width = 8): Promise<number> {
   expect(corpus.length).toBeGreaterThanOrEqual(300);
   const tally: Tally = { equivalent: 0, tampered: 0, served: 0, ranged: 0, redirected: 0, pinned: [], refused: new Map(), problems: [] };
   for (let index = 0; index < corpus.length; index += width) {
@@ -228,6 +228,14 @@ async function runCorpus(where: Target, corpus: readonly SignedVariant[], width 
       `tampered ${tally.tampered}, refused ${refused}; ${tally.redirected} redirects followed; pinned ${pinned}; problems ${tally.problems.length}`,
   );
   expect(tally.problems.slice(0, 40).join('\n'), `${tally.problems.length} problems`).toBe('');
+  return [...tally.refused.values()].reduce((sum, count) => sum + count, 0);
+}
+
+/** Lines of `server`'s output after `from` matching `pattern`, once it has printed `count` of them (or 5 s passed). */
+async function linesAfter(server: RunningNext, from: number, pattern: RegExp, count: number): Promise<number> {
+  const seen = () => server.output().slice(from).match(pattern)?.length ?? 0;
+  for (const deadline = Date.now() + 5_000; seen() < count && Date.now() < deadline; ) await new Promise((resolve) => setTimeout(resolve, 50));
+  return seen();
 }
 
 function shorten(target: string): string {
@@ -244,8 +252,12 @@ describe.each([
   }, 120_000);
   afterAll(async () => server?.stop());
 
-  it('serves every equivalent form byte-exact and refuses every tampered one', async () => {
-    await runCorpus({ name, port: server.port, missingStatus: 401, pins: { ...NEXT_PINS, ...RAW_BYTES_PINS } }, publicCorpus);
+  it('serves every equivalent form byte-exact and refuses every tampered one, in the proxy', async () => {
+    const from = server.output().length;
+    const refused = await runCorpus({ name, port: server.port, missingStatus: 401, pins: { ...NEXT_PINS, ...RAW_BYTES_PINS } }, publicCorpus);
+    // The route checks the link again and would answer the same status and text: the proxy's
+    // onRefused log tells that each refusal came from the early check, before any route ran.
+    expect(await linesAfter(server, from, /\[proxy\] refused \d{3} /g, refused)).toBe(refused);
     expect(server.output()).not.toMatch(/DownloadError|ERR_INVALID_STATE|uncaught|TypeError/i);
   });
 });
