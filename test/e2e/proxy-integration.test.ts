@@ -2,48 +2,20 @@
  * downloadProxy() through a real `next start`: as Next 16's proxy.ts (Node runtime) and, built from
  * a copy of the same app, as middleware.ts (which Next 16 still runs on the edge runtime).
  */
-import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { signedLinks } from '../../src/signed-links.js';
+import { edgeProxyApp as edgeApp, proxyApp, writeEdgeCopy } from '../helpers/edge-app.js';
 import { ensureBuilt } from '../helpers/fixture.js';
 import { hashedGet, rawGet, sha256 } from '../helpers/http.js';
 import { createMediaRoot } from '../helpers/media.js';
-import { repositoryRoot, startNext, type RunningNext } from '../helpers/next-server.js';
+import { startNext, type RunningNext } from '../helpers/next-server.js';
 
 const SECRET = 'e2e-proxy-secret-5f1c9a7d3b8e2f604a1d';
-const proxyApp = path.join(repositoryRoot, 'test/fixtures/proxy-app');
-const edgeApp = path.join(repositoryRoot, 'test/.tmp/proxy-app-edge');
 const links = signedLinks({ secret: SECRET });
 const nonAscii = 'Bericht für März.txt';
 const big = Buffer.alloc(3 * 1024 * 1024 + 17, 'abcdefghijklmnopqrstuvwxyz');
 
 let media: ReturnType<typeof createMediaRoot>;
-
-/** The fixture copied with middleware.ts in place of proxy.ts; files rewritten only when they differ (keeps the build cache). */
-function writeEdgeCopy(): void {
-  const copy = (from: string, to: string): void => {
-    mkdirSync(to, { recursive: true });
-    for (const entry of readdirSync(from, { withFileTypes: true })) {
-      if (entry.name === '.next' || entry.name === 'next-env.d.ts') continue;
-      if (entry.isDirectory()) copy(path.join(from, entry.name), path.join(to, entry.name));
-      else if (entry.name === 'proxy.ts') writeIfChanged(path.join(to, 'middleware.ts'), readFileSync(path.join(from, entry.name), 'utf8').replace('export const proxy =', 'export const middleware ='));
-      else writeIfChanged(path.join(to, entry.name), readFileSync(path.join(from, entry.name), 'utf8'));
-    }
-  };
-  copy(proxyApp, edgeApp);
-  rmSync(path.join(edgeApp, 'proxy.ts'), { force: true });
-}
-
-function writeIfChanged(file: string, text: string): void {
-  let current: string | undefined;
-  try {
-    current = readFileSync(file, 'utf8');
-  } catch {
-    current = undefined;
-  }
-  if (current !== text) writeFileSync(file, text);
-}
 
 beforeAll(async () => {
   media = createMediaRoot();
