@@ -37,7 +37,7 @@ export default defineConfig({
           name: 'e2e-next15',
           include: [
             'test/e2e/core.test.ts', 'test/e2e/content-length.test.ts', 'test/e2e/tarball-consumer.test.ts', 'test/e2e/next-versions.test.ts',
-            'test/e2e/hostile-inputs.test.ts', 'test/e2e/http-properties.test.ts',
+            'test/e2e/hostile-inputs.test.ts', 'test/e2e/http-properties.test.ts', 'test/e2e/signed-tampering.test.ts',
           ],
           env: { DOWNLOADVIEW_TEST_NEXT: '15' },
           globalSetup: ['test/helpers/global-setup.ts'],
