@@ -3,7 +3,9 @@
  * - downloadProxy({ signedLinks }) on the proxy-app, as proxy.ts (Node) and middleware.ts (edge),
  *   links signed for the public /d/ URLs it rewrites onto /files/;
  * - the fixture app's /signed/ route (links.authorize(), the path guard in front) through
- *   `next start` directly and behind nginx, Apache, lighttpd and Caddy with the app offloading.
+ *   `next start` directly and behind nginx, Apache, lighttpd and Caddy with the app offloading;
+ * - its /signed-user/ route, whose links are bound to a user by claims: served to that user only.
+ * Every variant is also sent as HEAD, which must answer as its GET did, without content.
  * Each variant's verdict comes from the generator; every equivalent one must serve exactly the
  * signed file (sha256, and a Range), every tampered one must be refused with the library's status
  * and text, and no response may carry the secret, a signature it was not sent, a filesystem path,
@@ -115,6 +117,12 @@ interface Target {
   pins: Pins;
   /** A proxy (nginx, Apache, lighttpd, Caddy) in front of `next start`. */
   proxied?: boolean;
+  /**
+   * The proxy's own answer to a request-target it cannot parse, sent with this body on HEAD too.
+   * Caddy (Go's net/http) answers a malformed `%` with `400 Bad Request` as content before it has
+   * a request to look at, so it cannot know the method was HEAD.
+   */
+  unparsableHeadBody?: string;
 }
 
 interface Exchange {
@@ -123,8 +131,8 @@ interface Exchange {
   redirect?: string;
 }
 
-async function get(port: number, target: string, headers: Record<string, string> = {}): Promise<Exchange & { responses: RawResponse[] }> {
-  const first = await rawGet(port, target, headers);
+async function get(port: number, target: string, headers: Record<string, string> = {}, method = 'GET'): Promise<Exchange & { responses: RawResponse[] }> {
+  const first = await rawGet(port, target, headers, method);
   const responses = [first];
   let redirect: string | undefined;
   // Same-origin redirects followed like a browser does (Next answers `//` and `/a//` with a 308 each).
@@ -135,7 +143,7 @@ async function get(port: number, target: string, headers: Record<string, string>
     const next = new URL(last.headers.location, origin);
     if (next.origin !== origin) break;
     redirect = last.headers.location;
-    responses.push(await rawGet(port, `${next.pathname}${next.search}`, headers));
+    responses.push(await rawGet(port, `${next.pathname}${next.search}`, headers, method));
   }
   return { response: responses.at(-1)!, redirect, responses };
 }
@@ -167,6 +175,8 @@ interface Tally {
   tampered: number;
   served: number;
   ranged: number;
+  /** HEADs answered like their GET: same status, no body, the GET's length and disposition when served. */
+  headed: number;
   redirected: number;
   pinned: string[];
   refused: Map<number, number>;
@@ -211,24 +221,85 @@ async function runVariant(where: Target, variant: SignedVariant, tally: Tally): 
     else if (response.body.toString() !== REFUSAL_TEXT[expected] && !(where.proxied && expected === 400)) problems.push(`expected the library's ${JSON.stringify(REFUSAL_TEXT[expected])}, got ${view()}`);
     else tally.refused.set(expected, (tally.refused.get(expected) ?? 0) + 1);
   }
+  problems.push(...(await headProblems(where, variant, response, tally)));
   tally.problems.push(...problems.map((problem) => `${variant.family} [${variant.base}] ${shorten(variant.target)}: ${problem}`));
+}
+
+/**
+ * RFC 9110 §9.3.2: HEAD gets what GET got, without content. A tampered link must not turn into a
+ * 200 on HEAD (a probe that the file exists), and a served one reports the file's length.
+ */
+async function headProblems(where: Target, variant: SignedVariant, got: RawResponse, tally: Tally): Promise<string[]> {
+  const head = await get(where.port, variant.target, {}, 'HEAD');
+  const problems = head.responses.flatMap((response) => hygieneProblems(response, variant).map((problem) => `HEAD: ${problem}`));
+  const { response } = head;
+  if (response.status !== got.status) problems.push(`HEAD answered ${response.status} where GET answered ${got.status}`);
+  else if (response.body.length > 0 && !(response.status === 400 && response.body.toString() === where.unparsableHeadBody)) problems.push(`HEAD ${response.status} with ${response.body.length} body bytes`);
+  // Plain `next start` sends no Content-Length on either (docs/content-length.md); a proxy sends it on both.
+  else if (got.status === 200 && (response.headers['content-length'] !== got.headers['content-length'] || response.headers['content-disposition'] !== got.headers['content-disposition'])) {
+    problems.push(`HEAD 200 with length ${response.headers['content-length']} and disposition ${response.headers['content-disposition']}, GET had ${got.headers['content-length']} and ${got.headers['content-disposition']}`);
+  } else tally.headed += 1;
+  return problems;
 }
 
 /** Run `corpus` against `where`, `width` requests at a time; records the figures line, fails on any problem, returns the refusals counted. */
 async function runCorpus(where: Target, corpus: readonly SignedVariant[], width = 8): Promise<number> {
   expect(corpus.length).toBeGreaterThanOrEqual(300);
-  const tally: Tally = { equivalent: 0, tampered: 0, served: 0, ranged: 0, redirected: 0, pinned: [], refused: new Map(), problems: [] };
+  const tally: Tally = { equivalent: 0, tampered: 0, served: 0, ranged: 0, headed: 0, redirected: 0, pinned: [], refused: new Map(), problems: [] };
   for (let index = 0; index < corpus.length; index += width) {
     await Promise.all(corpus.slice(index, index + width).map((variant) => runVariant(where, variant, tally)));
   }
   const refused = [...tally.refused].sort(([a], [b]) => a - b).map(([status, count]) => `${status}×${count}`).join(' ');
   const pinned = tally.pinned.length === 0 ? 'none' : `${tally.pinned.length} (${[...new Set(tally.pinned)].join(', ')})`;
   figures.push(
-    `${where.name}: ${corpus.length} variants; equivalent ${tally.equivalent}, served byte-exact ${tally.served} (+Range ${tally.ranged}); ` +
+    `${where.name}: ${corpus.length} variants; equivalent ${tally.equivalent}, served byte-exact ${tally.served} (+Range ${tally.ranged}); HEAD as GET ${tally.headed}; ` +
       `tampered ${tally.tampered}, refused ${refused}; ${tally.redirected} redirects followed; pinned ${pinned}; problems ${tally.problems.length}`,
   );
   expect(tally.problems.slice(0, 40).join('\n'), `${tally.problems.length} problems`).toBe('');
   return [...tally.refused.values()].reduce((sum, count) => sum + count, 0);
+}
+
+/**
+ * The `/signed-user/` route binds links to the `user` cookie (claims). Genuine links must serve only
+ * their own user, byte-exact; the same link for anyone else, or for nobody, is a plain 403 that
+ * says nothing about why (`mismatched` is not told apart from a forgery), on GET and on HEAD.
+ */
+async function userBindingProblems(port: number): Promise<string[]> {
+  const problems: string[] = [];
+  const expires = new Date(Date.UTC(2099, 0, 1));
+  const forAlice = await links.sign('/signed-user/claims.txt', { expires, claims: { user: 'alice' } });
+  const forBob = await links.sign('/signed-user/hello.txt', { expires, claims: { user: 'bob' } });
+  const unbound = await links.sign('/signed-user/claims.txt', { expires });
+  // Alice's link with Bob's claims pasted in: a forgery (the claims are signed).
+  const bobClaims = new URL(forBob, 'http://x').searchParams.get('claims')!;
+  const claimsSwapped = forAlice.replace(/claims=[^&]+/, `claims=${bobClaims}`);
+  const cases: [string, string, string | undefined, 'claims.txt' | 'hello.txt' | 403][] = [
+    ["alice's link, alice", forAlice, 'user=alice', 'claims.txt'],
+    ["bob's link, bob (other cookies around it)", forBob, 'theme=dark; user=bob; lang=de', 'hello.txt'],
+    ["alice's link, bob", forAlice, 'user=bob', 403],
+    ["alice's link, signed out", forAlice, undefined, 403],
+    ["alice's link, a look-alike user", forAlice, 'user=Alice', 403],
+    ["alice's link, user cookie twice (bob first)", forAlice, 'user=bob; user=alice', 403],
+    ['a link bound to nobody, alice', unbound, 'user=alice', 403],
+    ["alice's link with bob's claims, bob", claimsSwapped, 'user=bob', 403],
+  ];
+  for (const [what, link, cookie, expected] of cases) {
+    const headers: Record<string, string> = cookie === undefined ? {} : { cookie };
+    for (const method of ['GET', 'HEAD']) {
+      const response = await rawGet(port, link, headers, method);
+      const leaks = findLeaks(response, { paths: [media.root], secrets: [SECRET], skipBody: response.status === 200 });
+      problems.push(...leaks.map((leak) => `${what} (${method}): leak ${leak}`));
+      if (expected === 403) {
+        const body = method === 'HEAD' ? '' : REFUSAL_TEXT[403];
+        if (response.status !== 403 || response.body.toString() !== body) problems.push(`${what} (${method}): expected 403 ${JSON.stringify(body)}, got ${response.status} ${JSON.stringify(response.body.toString('latin1').slice(0, 60))}`);
+      } else if (response.status !== 200 || (method === 'GET' ? !response.body.equals(files[expected]!) : response.body.length > 0 || !String(response.headers['content-disposition']).includes(expected))) {
+        problems.push(`${what} (${method}): expected ${expected}, got ${response.status} ${JSON.stringify(response.body.toString('latin1').slice(0, 60))}`);
+      }
+    }
+  }
+  const ranged = await rawGet(port, forAlice, { cookie: 'user=alice', range: RANGE.header });
+  if (ranged.status !== 206 || !ranged.body.equals(files['claims.txt']!.subarray(RANGE.start, RANGE.end + 1))) problems.push(`alice's link with Range: got ${ranged.status}`);
+  return problems;
 }
 
 /** Lines of `server`'s output after `from` matching `pattern`, once it has printed `count` of them (or 5 s passed). */
@@ -261,7 +332,8 @@ describe.each(proxyTargets)('downloadProxy({ signedLinks }) as %s, links for /d/
     const refused = await runCorpus({ name, port: server.port, missingStatus: 401, pins: { ...NEXT_PINS, ...RAW_BYTES_PINS } }, publicCorpus);
     // The route checks the link again and would answer the same status and text: the proxy's
     // onRefused log tells that each refusal came from the early check, before any route ran.
-    expect(await linesAfter(server, from, /\[proxy\] refused \d{3} /g, refused)).toBe(refused);
+    // Each refused variant was sent as GET and as HEAD (which must answer alike: checked per variant).
+    expect(await linesAfter(server, from, /\[proxy\] refused \d{3} /g, 2 * refused)).toBe(2 * refused);
     expect(server.output()).not.toMatch(/DownloadError|ERR_INVALID_STATE|uncaught|TypeError/i);
   });
 });
@@ -277,6 +349,10 @@ describe('the /signed/ route through next start directly', () => {
     await runCorpus({ name: 'next start /signed', port: server.port, missingStatus: 403, pins: { ...NEXT_PINS, ...RAW_BYTES_PINS } }, signedCorpus);
     expect(server.output()).not.toMatch(/DownloadError|ERR_INVALID_STATE|uncaught|TypeError/i);
   });
+
+  it('serves a link bound to a user (claims) to that user only', async () => {
+    expect(await userBindingProblems(server.port)).toEqual([]);
+  });
 });
 
 // On Next 15 too: the proxies hand Next the same URLs, and Next 15 routes and redirects them its own way.
@@ -288,7 +364,12 @@ describeEachProxy(PROXY_KINDS)('the /signed/ route behind %s (the app offloading
   afterAll(async () => running?.stop());
 
   it('serves every equivalent form byte-exact and refuses every tampered one', async () => {
-    await runCorpus({ name: `${kind} /signed`, port: running.proxy.port, missingStatus: 403, pins: { ...NEXT_PINS, ...PROXY_PINS[kind] }, proxied: true }, signedCorpus);
+    const unparsableHeadBody = kind === 'caddy' ? '400 Bad Request' : undefined;
+    await runCorpus({ name: `${kind} /signed`, port: running.proxy.port, missingStatus: 403, pins: { ...NEXT_PINS, ...PROXY_PINS[kind] }, proxied: true, unparsableHeadBody }, signedCorpus);
     expect(running.next.output()).not.toMatch(/DownloadError|ERR_INVALID_STATE|uncaught|TypeError/i);
+  });
+
+  it('serves a link bound to a user (claims) to that user only, offloaded', async () => {
+    expect(await userBindingProblems(running.proxy.port)).toEqual([]);
   });
 });
