@@ -6,7 +6,7 @@
  */
 import { createHash } from 'node:crypto';
 import { Agent, request, type IncomingHttpHeaders } from 'node:http';
-import { findLeaks, type LeakMarkers } from '../test/helpers/hygiene.js';
+import { findLeaks, offloadHeadersIn, type LeakMarkers } from '../test/helpers/hygiene.js';
 import type { LargeFile } from '../test/helpers/media.js';
 import { seededRandom } from './stats.js';
 
@@ -16,8 +16,6 @@ const MiB = 1 << 20;
 const KEEP_LIMIT = 4 * MiB;
 /** A request unanswered this long is an error (the slowest, 100 MiB through a busy proxy, takes seconds). */
 const REQUEST_TIMEOUT_MS = 120_000;
-/** Headers that steer a proxy: the app may send them to the proxy, a client must never see one. */
-const OFFLOAD_HEADERS = ['x-accel-redirect', 'x-accel-remote-url', 'x-sendfile', 'x-sendfile2', 'x-lighttpd-send-file'];
 
 /** A served file: its key under /files/ and its bytes' generator (any slice can be hashed). */
 export interface SoakFile {
@@ -168,9 +166,10 @@ export async function runTraffic(options: TrafficOptions): Promise<TrafficResult
     const response = await send(agent, target, method, headers, leaveAfter);
     if (response === undefined) return undefined;
     const fileBytes = response.status === 200 || response.status === 206;
-    const leaks = findLeaks({ status: response.status, headers: response.headers, body: fileBytes ? undefined : response.body }, { ...options.leakMarkers, reflected: new URL(target).pathname });
-    leaks.push(...OFFLOAD_HEADERS.filter((name) => response.headers[name] !== undefined).map((name) => `header ${name} reached the client`));
-    if (leaks.length > 0) report('leak', `${method} ${new URL(target).pathname} (${response.status}): ${leaks.join('; ')}`);
+    const path = new URL(target).pathname;
+    const leaks = findLeaks({ status: response.status, headers: response.headers, body: fileBytes ? undefined : response.body }, { ...options.leakMarkers, reflected: path });
+    leaks.push(...offloadHeadersIn(response.headers).map((name) => `header ${name} reached the client`));
+    if (leaks.length > 0) report('leak', `${method} ${path} (${response.status}): ${leaks.join('; ')}`);
     return response;
   }
 

@@ -15,7 +15,7 @@ import { FILENAME_CASES, INVALID_UTF8_NAME, parseContentDisposition } from '../c
 import { hasMalformedEncoding, pathCorpus, plantPathCorpusMedia, type PathCase, type PlantedMedia } from '../corpora/paths.js';
 import { ensureBuilt, fixtureApp, nextMajor } from '../helpers/fixture.js';
 import { rawExchange, rawGet, statusesOf, type RawResponse } from '../helpers/http.js';
-import { findLeaks, type LeakMarkers } from '../helpers/hygiene.js';
+import { findLeaks, offloadHeadersIn, type LeakMarkers } from '../helpers/hygiene.js';
 import { createMediaRoot } from '../helpers/media.js';
 import { startNext, type RunningNext } from '../helpers/next-server.js';
 import { PROXY_KINDS, startOffloading, type ProxyKind } from '../helpers/proxies.js';
@@ -202,9 +202,7 @@ async function runTrickHeaders(where: Target): Promise<string[]> {
       const rscRedirect = response.status === 307 && String(response.headers.location).startsWith(`${probe}?_rsc`);
       if (rscRedirect) continue;
       if (!same) problems.push(`${probe} with ${name}: ${view(response)}\n    without it: ${view(expected)}`);
-      for (const header of ['x-accel-redirect', 'x-sendfile', 'x-accel-remote-url', 'x-lighttpd-send-file']) {
-        if (!where.direct && response.headers[header] !== undefined) problems.push(`${probe} with ${name}: ${header} reached the client`);
-      }
+      if (!where.direct) problems.push(...offloadHeadersIn(response.headers).map((header) => `${probe} with ${name}: ${header} reached the client`));
     }
   }
   return problems;

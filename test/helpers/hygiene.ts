@@ -36,6 +36,14 @@ export interface LeakMarkers {
   reflected?: string;
 }
 
+/** Headers that steer a proxy: the app may send them to the proxy in front, a client must never see one. */
+export const OFFLOAD_RESPONSE_HEADERS: readonly string[] = ['x-accel-redirect', 'x-accel-remote-url', 'x-sendfile', 'x-sendfile2', 'x-lighttpd-send-file'];
+
+/** The offload headers present in `headers` (lower-case names, as node:http gives them). */
+export function offloadHeadersIn(headers: Record<string, unknown>): string[] {
+  return OFFLOAD_RESPONSE_HEADERS.filter((name) => headers[name] !== undefined);
+}
+
 /** Stack frames as V8 prints them, and source positions of the code that runs the app. */
 const STACK_PATTERNS: readonly RegExp[] = [
   /^\s*at \S.*(?:\(|:\d+:\d+)/m,
